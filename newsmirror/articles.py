@@ -1,0 +1,419 @@
+"""Articles: one Markdown file with YAML front matter in, one checked Article out."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from markupsafe import Markup
+
+from .dates import parse_date
+from .errors import Problem
+from .links import LinkPolicy
+from .markup import ShortcodeUse, convert_body, cut_summary
+from .yamltext import YamlSyntaxError, parse_yaml
+
+KNOWN_KEYS = frozenset({"title", "date", "updated", "lastmod", "section", "slug", "summary", "tags",
+                        "authors", "author", "image", "caption", "alt", "credit", "draft", "expires",
+                        "aliases", "language", "layout", "featured"})
+WORDS_PER_MINUTE = 230
+
+
+@dataclass(frozen=True)
+class Image:
+    """An article's lead image: a site path or absolute URL, with alt text, caption and credit."""
+
+    src: str
+    alt: str = ""
+    caption: str = ""
+    credit: str = ""
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article as written: checked front matter and its body converted once, for all mirrors."""
+
+    source: str            # path shown in messages, relative to the config's folder
+    name: str              # path relative to content/ (what {{< ref >}} names)
+    title: str
+    date: datetime
+    updated: datetime | None
+    section: str
+    slug: str
+    path: str              # site path of the article page
+    summary: str
+    tags: tuple[str, ...]
+    authors: tuple[str, ...]
+    image: Image | None
+    draft: bool
+    expires: datetime | None
+    aliases: tuple[str, ...]
+    language: str | None
+    layout: str
+    featured: bool
+    body: str              # HTML with link tokens (see links.py)
+    words: int
+    extra: dict = field(compare=False, default_factory=dict)
+
+    @property
+    def reading_minutes(self) -> int:
+        """Return the reading time in whole minutes (at least one)."""
+        return max(1, round(self.words / WORDS_PER_MINUTE))
+
+
+@dataclass(frozen=True)
+class SectionPage:
+    """A Hugo-style `_index.md`: title, description and old URLs of a section (or home)."""
+
+    source: str
+    section: str           # "" for the content root
+    title: str | None
+    description: str | None
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ParseSettings:
+    """What parsing needs from the config; small and picklable for worker processes."""
+
+    root: Path
+    content_dir: Path
+    layouts_dir: Path
+    timezone: str
+    permalink: str
+    policy: LinkPolicy
+    layouts: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The outcome of parsing one file: an Article or SectionPage, and its problems."""
+
+    item: Article | SectionPage | None
+    problems: tuple[Problem, ...] = ()
+    shortcodes: tuple[tuple[str, int, int], ...] = ()   # unknown shortcode: (name, count, line)
+
+
+def parse_file(path: Path, settings: ParseSettings) -> Parsed:
+    """Return the Article (or section page) in the file at `path`, or the problems that stop it."""
+    shown = _shown(path, settings.root)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return Parsed(None, (Problem(shown, 0, f"cannot read the file: {exc.strerror}"),))
+    return parse_text(raw, path, shown, settings)
+
+
+def _shown(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def parse_text(raw: bytes, path: Path, shown: str, settings: ParseSettings) -> Parsed:
+    """Return the parsed file from its bytes (see parse_file)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        return Parsed(None, (Problem(shown, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                                                  "save the file as UTF-8"),))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    split = _split_front_matter(text, shown)
+    if isinstance(split, Problem):
+        return Parsed(None, (split,))
+    head, body, body_line = split
+    try:
+        doc = parse_yaml(head, first_line=2)
+    except YamlSyntaxError as exc:
+        return Parsed(None, (Problem(shown, exc.line, f"front matter: YAML syntax error: {exc.message}"),))
+    if not isinstance(doc.data, dict):
+        what = "empty" if doc.data is None else f"a {type(doc.data).__name__}"
+        return Parsed(None, (Problem(shown, 2, f"front matter is {what}, not a mapping of keys; write "
+                                               "lines like `title: My headline`"),))
+    rel = path.relative_to(settings.content_dir)
+    if path.name == "_index.md":
+        return _section_page(doc, rel, shown)
+    return _article(doc, body, body_line, rel, shown, settings)
+
+
+def _split_front_matter(text: str, shown: str) -> tuple[str, str, int] | Problem:
+    """Return (front matter, body, first line of body), or the problem with the fences."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return Problem(shown, 1, "no front matter: start the file with a line `---`, then keys such as "
+                                 "`title:` and `date:`, then a line `---`")
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:]), index + 2
+    return Problem(shown, 1, "front matter is never closed: add a line `---` after its last key")
+
+
+def _section_page(doc, rel: Path, shown: str) -> Parsed:
+    """Return a section's `_index.md` as a SectionPage."""
+    data = doc.data
+    section = rel.parts[0] if len(rel.parts) > 1 else ""
+    problems: list[Problem] = []
+    aliases = _aliases(data.get("aliases"), doc, shown, problems)
+    title = data.get("title")
+    description = data.get("summary") or data.get("description")
+    return Parsed(SectionPage(shown, section, str(title) if title is not None else None,
+                              str(description) if description is not None else None, aliases),
+                  tuple(problems))
+
+
+def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: ParseSettings) -> Parsed:
+    """Return the Article for checked front matter and its converted body."""
+    data, problems = doc.data, []
+
+    def problem(key: str, message: str) -> None:
+        problems.append(Problem(shown, doc.line(key, default=2), message))
+
+    zone = ZoneInfo(settings.timezone)
+    title = data.get("title")
+    if title is None or (isinstance(title, str) and not title.strip()):
+        problem("title", "title is missing: add a line like `title: \"Harbour strike ends\"`")
+    elif not isinstance(title, str):
+        problem("title", f"title: expected text, got {_yaml_kind(title)} {title!r}; YAML reads "
+                         f"unquoted `{_as_written(title)}` as {_yaml_kind(title)}: quote it, "
+                         f"title: \"{_as_written(title)}\"")
+    date = _date(data, "date", zone, problem, required=True)
+    updated = _date(data, "updated", zone, problem) or _date(data, "lastmod", zone, problem)
+    expires = _date(data, "expires", zone, problem)
+    section = _text(data.get("section"), "section", problem) or (rel.parts[0] if len(rel.parts) > 1 else "")
+    if not section:
+        problem("section", "no section: put the file in a section folder (content/politics/...) "
+                           "or add `section: politics`")
+    elif not _safe_segment(section):
+        problem("section", f"section: '{section}' is not a safe folder name (letters, digits, '-', '_')")
+    slug = _slug(data.get("slug"), rel, problem)
+    tags = _string_list(data.get("tags"), "tags", problem)
+    authors = _string_list(data.get("authors", data.get("author")), "authors", problem)
+    image = _image(data, problem)
+    draft = _flag(data, "draft", problem)
+    featured = _flag(data, "featured", problem)
+    language = _text(data.get("language"), "language", problem)
+    if language and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
+        problem("language", f"language: '{language}' is not a language code such as en or fa")
+    layout = _text(data.get("layout"), "layout", problem) or "article"
+    if layout + ".html" not in settings.layouts:
+        problem("layout", f"layout: no layout '{layout}': there is no layouts/{layout}.html "
+                          f"(available: {', '.join(sorted(n[:-5] for n in settings.layouts))})")
+    summary = _text(data.get("summary"), "summary", problem)
+    aliases = _aliases(data.get("aliases"), doc, shown, problems)
+    path = None
+    if date is not None and slug and section:
+        path = _permalink(settings.permalink, section, date.astimezone(zone), slug)
+        if path is None:
+            problem("slug", f"slug: '{slug}' would write outside the output folder; use letters, "
+                            "digits and '-'")
+    use = ShortcodeUse()
+    converted = convert_body(body, body_line, _shortcodes(settings.layouts_dir), settings.policy, use)
+    problems += [Problem(shown, line, message) for line, message in use.errors]
+    if problems:
+        return Parsed(None, tuple(problems))
+    extra = {key: value for key, value in data.items() if key not in KNOWN_KEYS}
+    article = Article(
+        source=shown, name=rel.as_posix(), title=title.strip(), date=date, updated=updated, section=section, slug=slug,
+        path=path, summary=_plain(summary) if summary else cut_summary(converted.first_paragraph),
+        tags=tags, authors=authors, image=image, draft=draft, expires=expires, aliases=aliases,
+        language=language, layout=layout, featured=featured, body=converted.html,
+        words=converted.words, extra=extra)
+    unknown = tuple((name, count, use.first_line[name]) for name, count in sorted(use.unknown.items()))
+    return Parsed(article, (), unknown)
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, datetime) or hasattr(value, "isoformat"):
+        return "a date"
+    return {list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _as_written(value: Any) -> str:
+    if isinstance(value, bool):
+        return "no" if value is False else "yes"
+    return str(value)
+
+
+def _plain(text: str) -> str:
+    """Return summary text with HTML entities decoded (content from CMSes often has them)."""
+    import html
+    return " ".join(html.unescape(text).split())
+
+
+def _text(value: Any, key: str, problem) -> str | None:
+    """Return a text field (numbers accepted as text), or None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        problem(key, f"{key}: expected text, got {_yaml_kind(value)} {value!r}; quote it")
+        return None
+    return str(value).strip()
+
+
+def _flag(data: dict, key: str, problem) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        problem(key, f"{key}: expected true or false, got {value!r}")
+        return False
+    return value
+
+
+def _date(data: dict, key: str, zone, problem, required: bool = False) -> datetime | None:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            problem(key, f"{key} is missing: add a line like `{key}: 2026-11-28 09:30`")
+        return None
+    parsed = parse_date(value, zone)
+    if isinstance(parsed, str):
+        problem(key, f"{key}: {parsed}")
+        return None
+    return parsed
+
+
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}-(?=.)")
+
+
+def _slug(value: Any, rel: Path, problem) -> str | None:
+    """Return the slug from front matter (text or number) or from the file name."""
+    if value is None:
+        stem = rel.stem if rel.name != "index.md" or len(rel.parts) < 2 else rel.parent.name
+        return _DATE_PREFIX.sub("", stem).strip().lower().replace(" ", "-")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        problem("slug", f"slug: expected text, got {value!r}")
+        return None
+    slug = str(value).strip()
+    if not slug:
+        problem("slug", "slug is empty: remove it to use the file name, or give one")
+        return None
+    if not _safe_segment(slug):
+        problem("slug", f"slug: '{slug}' would write outside the output folder; use letters, "
+                        "digits and '-'")
+        return None
+    return slug
+
+
+def _safe_segment(text: str) -> bool:
+    return bool(re.fullmatch(r"[\w][\w.~-]*", text)) and ".." not in text
+
+
+def _permalink(pattern: str, section: str, local: datetime, slug: str) -> str | None:
+    """Return the article's site path, or None when it would leave the site."""
+    path = pattern.format(section=section, yyyy=f"{local.year:04d}", mm=f"{local.month:02d}",
+                          dd=f"{local.day:02d}", slug=slug)
+    clean = posixpath.normpath(path)
+    if clean.startswith("..") or "/../" in path:
+        return None
+    return path.lstrip("/")
+
+
+def _string_list(value: Any, key: str, problem) -> tuple[str, ...]:
+    """Return a list field; a single string counts as a list of one."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
+    if not isinstance(items, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                              for v in items):
+        problem(key, f"{key}: expected text or a list of text, got {value!r}")
+        return ()
+    seen = dict.fromkeys(str(v).strip() for v in items if str(v).strip())
+    return tuple(seen)
+
+
+def _image(data: dict, problem) -> Image | None:
+    """Return the lead image from `image` (text or mapping) and `caption`/`alt`/`credit`."""
+    value = data.get("image")
+    if value is None or value == "":
+        return None
+    fields = {"caption": data.get("caption"), "alt": data.get("alt"), "credit": data.get("credit")}
+    if isinstance(value, dict):
+        unknown = set(value) - {"src", "caption", "alt", "credit"}
+        if unknown or not isinstance(value.get("src"), str):
+            problem("image", "image: give a path or URL, or a mapping with src, alt, caption, credit")
+            return None
+        fields.update({k: value.get(k) or fields[k] for k in ("caption", "alt", "credit")})
+        value = value["src"]
+    if not isinstance(value, str):
+        problem("image", f"image: expected a path or URL, got {value!r}")
+        return None
+    texts = {}
+    for key, text in fields.items():
+        texts[key] = _text(text, key, problem) or ""
+    src = value.strip()
+    if not src.startswith(("http://", "https://")):
+        src = src.lstrip("/")
+    return Image(src=src, **texts)
+
+
+def _aliases(value: Any, doc, shown: str, problems: list) -> tuple[str, ...]:
+    """Return old URLs as site paths; one that would leave the output folder is a problem."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        problems.append(Problem(shown, doc.line("aliases", default=2), "aliases: expected a list of paths"))
+        return ()
+    out = []
+    for index, item in enumerate(items):
+        line = doc.line("aliases", index, default=2)
+        if not isinstance(item, str) or not item.strip():
+            problems.append(Problem(shown, line, f"aliases: expected a path like /old/url/, got {item!r}"))
+            continue
+        path = re.sub(r"^https?://[^/]+", "", item.strip())
+        clean = posixpath.normpath("/" + path.lstrip("/"))
+        if ".." in path.split("/") or "\\" in path or "\0" in path:
+            problems.append(Problem(shown, line, f"aliases: '{item}' would write outside the output "
+                                                 "folder; give a path inside the site like /old/url/"))
+            continue
+        site_path = clean.lstrip("/")
+        if path.endswith("/") and site_path:
+            site_path += "/"
+        if not site_path:
+            problems.append(Problem(shown, line, f"aliases: '{item}' is the home page; remove it"))
+            continue
+        out.append(site_path)
+    return tuple(out)
+
+
+@lru_cache(maxsize=4)
+def _shortcodes(layouts_dir: Path):
+    """Return a renderer for `layouts/shortcodes/NAME.html` (None for a name without a layout)."""
+    folder = layouts_dir / "shortcodes"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
+    names = {p.stem for p in folder.glob("*.html")} if folder.is_dir() else set()
+
+    def render(name: str, args: list, kwargs: dict, inner: str | None) -> str | None:
+        if name not in names:
+            return None
+        template = env.get_template(f"{name}.html")
+        try:
+            return template.render(args=args, kwargs=kwargs, inner=Markup(inner) if inner is not None else None)
+        except jinja2.TemplateError as exc:
+            line = getattr(exc, "lineno", None) or _template_line(exc)
+            raise RuntimeError(f"layouts/shortcodes/{name}.html:{line}: {exc}") from None
+
+    return render
+
+
+def _template_line(exc: BaseException) -> int:
+    """Return the template line an error was raised at, from its traceback."""
+    tb, line = exc.__traceback__, 0
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(".html"):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

@@ -1,0 +1,180 @@
+"""The command line: parse arguments, call the package, turn problems into exit status 1."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from .config import Config, load_config
+from .dates import parse_date
+from .errors import BuildError, Problem
+from .plan import BuildOptions
+from .views import slugify
+
+COMMANDS = ("build", "new", "clean")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, default=Path("config.yaml"), metavar="PATH",
+                        help="the site's config file (default: ./config.yaml); paths in it are "
+                             "relative to its folder")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every warning and step")
+
+
+def _build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--drafts", action="store_true", help="include articles with `draft: true`")
+    parser.add_argument("--future", action="store_true",
+                        help="include scheduled articles (dated in the future)")
+    parser.add_argument("--mirror", action="append", metavar="HOST",
+                        help="build only this mirror (repeatable; default: every mirror)")
+    parser.add_argument("--now", metavar="DATETIME",
+                        help="judge schedules and expiry as of this time, e.g. '2026-11-28 12:00 +00:00' "
+                             "(default: the clock)")
+
+
+def make_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """Return the argument parser and its sub-parsers by command."""
+    parser = argparse.ArgumentParser(
+        prog="build.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="newsmirror: build a complete static news site for every mirror address.\n"
+                    "With no command, `build` runs.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subs = {}
+    sub = commands.add_parser("build", help="build every mirror into output/<host>/ (the default)",
+                              description="Build content/ through layouts/ into output/<host>/ for "
+                                          "every mirror in config.yaml.")
+    _common(sub)
+    _build_options(sub)
+    subs["build"] = sub
+    sub = commands.add_parser("new", help='write a new article: new SECTION "Title"',
+                              description="Write content/SECTION/<slug>.md with its front matter "
+                                          "filled in (as a draft; remove `draft: true` to publish).")
+    sub.add_argument("section", help="section folder, e.g. politics")
+    sub.add_argument("title", help="the headline, quoted")
+    _common(sub)
+    subs["new"] = sub
+    sub = commands.add_parser("clean", help="remove the output folder",
+                              description="Remove the output folder (paths.output) and everything in it.")
+    _common(sub)
+    subs["clean"] = sub
+    return parser, subs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, subs = make_parser()
+    if argv in (["-h"], ["--help"]):
+        print(parser.format_help())
+        for name, sub in subs.items():
+            print(f"\n{'=' * 8} build.py {name} {'=' * 8}\n{sub.format_help()}")
+        return 0
+    if not argv or argv[0] not in COMMANDS:
+        argv.insert(0, "build")
+    args = parser.parse_args(argv)
+    say = _printer(args.quiet)
+    try:
+        config = load_config(args.config)
+        return {"build": run_build, "new": run_new, "clean": run_clean}[args.command](args, config, say)
+    except BuildError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        errors = sum(1 for p in exc.problems if not p.warning)
+        print(f"error: {errors} problem{'s' if errors != 1 else ''}; nothing was written, the output "
+              "folder is as it was", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the output folder is as it was", file=sys.stderr)
+        return 130
+
+
+def _printer(quiet: bool) -> Callable[[str], None]:
+    return (lambda text: None) if quiet else (lambda text: print(text, flush=True))
+
+
+def _now(value: str | None, config: Config) -> datetime:
+    """Return the build's clock: --now if given, else the current time."""
+    if value is None:
+        return datetime.now(timezone.utc)
+    moment = parse_date(value, config.zone)
+    if isinstance(moment, str):
+        raise BuildError([Problem("--now", 0, moment)])
+    return moment
+
+
+def run_build(args, config: Config, say) -> int:
+    """Build the site and print a one-line summary; return the exit status."""
+    from .pipeline import build_site
+
+    hosts = None
+    if args.mirror:
+        unknown = [h for h in args.mirror if config.mirror(h) is None]
+        if unknown:
+            known = ", ".join(m.host for m in config.mirrors)
+            raise BuildError([Problem("--mirror", 0, f"no mirror '{h}' in {config.path.name} "
+                                                     f"(mirrors: {known})") for h in unknown])
+        hosts = args.mirror
+    options = BuildOptions(now=_now(args.now, config), drafts=args.drafts, future=args.future)
+    result = build_site(config, options, hosts, _progress(args.quiet))
+    for warning in result.warnings if (args.verbose or len(result.warnings) <= 20) else result.warnings[:20]:
+        print(warning, file=sys.stderr)
+    if len(result.warnings) > 20 and not args.verbose:
+        print(f"... and {len(result.warnings) - 20} more warnings (-v shows all)", file=sys.stderr)
+    r = result.report
+    say(f"Built {result.articles} articles, {result.pages} pages for {result.mirrors} mirror"
+        f"{'s' if result.mirrors != 1 else ''}: {r.written} files written, {r.removed} removed, "
+        f"{r.unchanged} unchanged in {result.seconds:.2f} s")
+    return 0
+
+
+def _progress(quiet: bool):
+    """Return a progress callback that draws one line on a terminal, and nothing elsewhere."""
+    if quiet or not sys.stderr.isatty():
+        return lambda stage, done, total: None
+
+    def show(stage: str, done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r{stage}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def run_new(args, config: Config, say) -> int:
+    """Write a new article file with its front matter filled in."""
+    section = args.section.strip("/")
+    if not section or slugify(section) != section:
+        raise BuildError([Problem("new", 0, f"section '{args.section}' is not a folder name like politics")])
+    title = args.title.strip()
+    slug = slugify(title)
+    if not title or not slug:
+        raise BuildError([Problem("new", 0, "give the article a title with letters or digits")])
+    path = config.content_dir / section / f"{slug}.md"
+    if path.exists():
+        raise BuildError([Problem(str(path.relative_to(config.root)), 0,
+                                  "already exists; choose another title or edit that file")])
+    now = datetime.now(config.zone).replace(second=0, microsecond=0)
+    quoted = title.replace("\\", "\\\\").replace('"', '\\"')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f'---\ntitle: "{quoted}"\ndate: {now:%Y-%m-%d %H:%M:%S %z}\nsummary: ""\ntags: []\n'
+        f"authors: []\n# image: images/example.jpg\n# caption: \"\"\n# alt: \"\"\ndraft: true\n---\n\n"
+        "Write the article here.\n", encoding="utf-8")
+    say(f"Wrote {path.relative_to(config.root)} (a draft: preview with --drafts, remove `draft: true` "
+        "to publish)")
+    return 0
+
+
+def run_clean(args, config: Config, say) -> int:
+    """Remove the output folder."""
+    if config.output_dir.exists():
+        shutil.rmtree(config.output_dir)
+        say(f"Removed {config.output_dir}")
+    else:
+        say("Nothing to clean")
+    return 0

@@ -1,0 +1,305 @@
+"""config.yaml: read, check every key, and return one frozen Config."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import BuildError, Problem, display_path
+from .mirrors import Mirror, bare_domain, parse_mirror_url
+from .yamltext import YamlDoc, YamlSyntaxError, parse_yaml
+
+RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ku", "ps", "sd", "ug", "ur", "yi"})
+PERMALINK_FIELDS = ("section", "yyyy", "mm", "dd", "slug")
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What the site says about itself."""
+
+    title: str
+    tagline: str
+    description: str
+    language: str
+    direction: str
+    timezone: str
+    logo: str | None
+    copyright: str
+
+
+@dataclass(frozen=True)
+class SectionInfo:
+    """A section as configured: its key (folder name), title and description."""
+
+    key: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class AuthorInfo:
+    """An author profile: the slug articles refer to, the display name and a bio."""
+
+    key: str
+    name: str
+    bio: str
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything config.yaml says, checked; paths are absolute."""
+
+    path: Path
+    root: Path
+    site: SiteInfo
+    permalink: str
+    page_size: int
+    feed_size: int
+    expired: str
+    sections: tuple[SectionInfo, ...]
+    authors: tuple[AuthorInfo, ...]
+    mirrors: tuple[Mirror, ...]
+    former: tuple[str, ...]
+    preserve: tuple[str, ...]
+    content_dir: Path
+    layouts_dir: Path
+    static_dir: Path
+    output_dir: Path
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """Return the site's time zone."""
+        return ZoneInfo(self.site.timezone)
+
+    @property
+    def primary(self) -> Mirror:
+        """Return the primary mirror (the first listed)."""
+        return self.mirrors[0]
+
+    def own_domains(self) -> frozenset[str]:
+        """Return every bare domain the outlet owns or owned (mirrors and former)."""
+        return frozenset(bare_domain(m.host) for m in self.mirrors) | frozenset(
+            bare_domain(d) for d in self.former)
+
+    def mirror(self, host: str) -> Mirror | None:
+        """Return the mirror whose host is `host`, if any."""
+        return next((m for m in self.mirrors if m.host == host), None)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _type_name(v: Any) -> str:
+    if v is None:
+        return "nothing"
+    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
+            dict: "a mapping"}.get(type(v), type(v).__name__)
+
+
+# key: (check, what it must be, default); default None with required=True means required
+_Spec = dict[str, tuple[Callable[[Any], bool], str, Any]]
+SITE_KEYS: _Spec = {
+    "title": (_is_str, "text", None),
+    "tagline": (_is_str, "text", ""),
+    "description": (_is_str, "text", ""),
+    "language": (_is_str, "a language code such as en or fa", "en"),
+    "direction": (lambda v: v in ("ltr", "rtl"), "ltr or rtl", None),
+    "timezone": (_is_str, "an IANA time zone such as Europe/London", "UTC"),
+    "logo": (_is_str, "a path under static/, e.g. images/logo.svg", None),
+    "copyright": (_is_str, "text", ""),
+}
+TOP_KEYS: _Spec = {
+    "site": (lambda v: isinstance(v, dict), "a mapping", None),
+    "permalink": (_is_str, "text such as /{section}/{yyyy}/{mm}/{dd}/{slug}/",
+                  "/{section}/{yyyy}/{mm}/{dd}/{slug}/"),
+    "page_size": (lambda v: _is_int(v) and v > 0, "a whole number above 0", 10),
+    "feed_size": (lambda v: _is_int(v) and v > 0, "a whole number above 0", 20),
+    "expired": (lambda v: v in ("remove", "keep"), "remove or keep", "remove"),
+    "sections": (lambda v: isinstance(v, dict), "a mapping of section folder to settings", {}),
+    "authors": (lambda v: isinstance(v, dict), "a mapping of author slug to profile", {}),
+    "mirrors": (lambda v: isinstance(v, list) and len(v) > 0, "a list of at least one mirror", None),
+    "former": (lambda v: isinstance(v, list) and all(map(_is_str, v)), "a list of domain names", []),
+    "preserve": (lambda v: isinstance(v, list) and all(map(_is_str, v)), "a list of URLs", []),
+    "canonical": (lambda v: v in ("primary", "self"), "primary or self", "primary"),
+    "paths": (lambda v: isinstance(v, dict), "a mapping", {}),
+}
+MIRROR_KEYS: _Spec = {
+    "url": (_is_str, "an http(s) URL", None),
+    "label": (_is_str, "text", ""),
+    "banner": (_is_str, "text", None),
+    "canonical": (lambda v: v in ("primary", "self"), "primary or self", None),
+    "robots": (lambda v: v in ("index", "noindex"), "index or noindex", "index"),
+    "head": (_is_str, "HTML text", ""),
+}
+SECTION_KEYS: _Spec = {"title": (_is_str, "text", None), "description": (_is_str, "text", "")}
+AUTHOR_KEYS: _Spec = {"name": (_is_str, "text", None), "bio": (_is_str, "text", "")}
+PATH_KEYS: _Spec = {k: (_is_str, "a folder path", k) for k in ("content", "layouts", "static", "output")}
+REQUIRED = {("site", "title"), ("mirrors",), ("mirrors", "url")}
+
+
+class _Checker:
+    """Collects problems while reading blocks of config against their specs."""
+
+    def __init__(self, doc: YamlDoc, shown: str):
+        self.doc, self.shown, self.problems = doc, shown, []
+
+    def problem(self, keys: tuple, message: str) -> None:
+        self.problems.append(Problem(self.shown, self.doc.line(*keys, default=1), message))
+
+    def block(self, data: Any, spec: _Spec, keys: tuple, required: set[str] = frozenset()) -> dict:
+        """Return the block's values with defaults, recording unknown, missing and wrong keys."""
+        name = ".".join(str(k) for k in keys) or "config"
+        if not isinstance(data, dict):
+            self.problem(keys, f"{name}: expected a mapping of keys, got {_type_name(data)}")
+            data = {}
+        out = {}
+        for key, value in data.items():
+            if key not in spec:
+                known = ", ".join(spec)
+                self.problem(keys + (key,), f"unknown key '{key}' in {name} (known keys: {known})")
+                continue
+            check, what, _ = spec[key]
+            if not check(value):
+                label = ".".join(str(k) for k in keys + (key,))
+                hint = " (quote it)" if isinstance(value, (bool, int, float)) and what == "text" else ""
+                self.problem(keys + (key,), f"{label}: expected {what}, got {_type_name(value)} "
+                                            f"{value!r}{hint}")
+                continue
+            out[key] = value
+        for key, (_, what, default) in spec.items():
+            if key not in out and key not in data:
+                if key in required:
+                    label = ".".join(str(k) for k in keys + (key,))
+                    self.problem(keys, f"{label} is missing: add it ({what})")
+                out.setdefault(key, default)
+        return out
+
+
+def load_config(path: Path) -> Config:
+    """Return the checked Config read from `path`, or raise BuildError naming every problem."""
+    path = Path(path).absolute()
+    shown = path.name
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise BuildError([Problem(str(path), 0, "config file not found; pass --config PATH "
+                                                "or run from the site folder")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError([Problem(shown, 0, f"cannot read the config: {exc}")]) from None
+    try:
+        doc = parse_yaml(text.replace("\r\n", "\n"))
+    except YamlSyntaxError as exc:
+        raise BuildError([Problem(shown, exc.line, f"YAML syntax error: {exc.message}")]) from None
+    check = _Checker(doc, shown)
+    top = check.block(doc.data if doc.data is not None else {}, TOP_KEYS, (), {"site", "mirrors"})
+    site = _read_site(check, top["site"] or {})
+    permalink = _check_permalink(check, top["permalink"])
+    sections = tuple(
+        SectionInfo(str(key), **check.block(value or {}, SECTION_KEYS, ("sections", key), {"title"}))
+        for key, value in top["sections"].items())
+    authors = tuple(
+        AuthorInfo(str(key), **check.block(value or {}, AUTHOR_KEYS, ("authors", key), {"name"}))
+        for key, value in top["authors"].items())
+    mirrors = _read_mirrors(check, top["mirrors"] or [], top["canonical"])
+    former = tuple(_read_former(check, top["former"], mirrors))
+    paths = check.block(top["paths"], PATH_KEYS, ("paths",))
+    if check.problems:
+        raise BuildError(check.problems)
+    root = path.parent
+    return Config(
+        path=path, root=root, site=site, permalink=permalink, page_size=top["page_size"],
+        feed_size=top["feed_size"], expired=top["expired"], sections=sections, authors=authors,
+        mirrors=mirrors, former=former, preserve=tuple(top["preserve"]),
+        content_dir=(root / paths["content"]).resolve(), layouts_dir=(root / paths["layouts"]).resolve(),
+        static_dir=(root / paths["static"]).resolve(), output_dir=(root / paths["output"]).resolve())
+
+
+def _read_site(check: _Checker, data: Any) -> SiteInfo:
+    """Return the site block with defaults; the direction follows the language unless given."""
+    values = check.block(data, SITE_KEYS, ("site",), {"title"})
+    language = values["language"]
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
+        check.problem(("site", "language"), f"site.language: '{language}' is not a language code "
+                                            "such as en, fa or pt-BR")
+    try:
+        ZoneInfo(values["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        check.problem(("site", "timezone"), f"site.timezone: unknown time zone '{values['timezone']}'"
+                                            " (use an IANA name such as Europe/London)")
+    direction = values["direction"] or direction_of(language)
+    return SiteInfo(title=values["title"] or "", tagline=values["tagline"],
+                    description=values["description"], language=language, direction=direction,
+                    timezone=values["timezone"], logo=values["logo"], copyright=values["copyright"])
+
+
+def direction_of(language: str) -> str:
+    """Return `rtl` for right-to-left languages, else `ltr`."""
+    return "rtl" if language.split("-")[0].lower() in RTL_LANGUAGES else "ltr"
+
+
+def _check_permalink(check: _Checker, pattern: str) -> str:
+    """Return the permalink pattern if its placeholders are known and it names the slug."""
+    fields = re.findall(r"\{([^}]*)\}", pattern)
+    unknown = [f for f in fields if f not in PERMALINK_FIELDS]
+    if unknown:
+        check.problem(("permalink",), f"permalink: unknown placeholder {{{unknown[0]}}} "
+                                      f"(use {', '.join('{' + f + '}' for f in PERMALINK_FIELDS)})")
+    elif "slug" not in fields:
+        check.problem(("permalink",), "permalink: must contain {slug} so every article has its own URL")
+    elif not pattern.startswith("/") or ".." in pattern:
+        check.problem(("permalink",), "permalink: must start with / and stay inside the site")
+    return pattern
+
+
+def _read_mirrors(check: _Checker, items: list, site_canonical: str) -> tuple[Mirror, ...]:
+    """Return the mirrors, the first marked primary; duplicate hosts are problems."""
+    mirrors: list[Mirror] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        keys = ("mirrors", index)
+        if isinstance(item, str):
+            item = {"url": item}
+        values = check.block(item, MIRROR_KEYS, keys, {"url"})
+        if not values.get("url"):
+            continue
+        parsed = parse_mirror_url(values["url"])
+        if isinstance(parsed, str):
+            check.problem(keys + ("url",), f"mirrors[{index}].url: {parsed}")
+            continue
+        url, host, prefix, scheme = parsed
+        if host in seen:
+            check.problem(keys + ("url",), f"mirrors[{index}].url: host '{host}' is already used by "
+                                           f"mirrors[{seen[host]}]; each mirror needs its own host")
+            continue
+        seen[host] = index
+        mirrors.append(Mirror(
+            url=url, host=host, prefix=prefix, scheme=scheme, label=values["label"] or host,
+            banner=values["banner"], canonical=values["canonical"] or site_canonical,
+            robots=values["robots"] == "index", head_html=values["head"], is_primary=not mirrors))
+    return tuple(mirrors)
+
+
+def _read_former(check: _Checker, domains: list[str], mirrors: tuple[Mirror, ...]):
+    """Yield former domains (lower-case, no scheme); one still listed as a mirror is a problem."""
+    current = {bare_domain(m.host) for m in mirrors}
+    for index, raw in enumerate(domains):
+        domain = re.sub(r"^[a-z]+://", "", raw.strip().lower()).split("/")[0]
+        if not domain or " " in domain:
+            check.problem(("former", index), f"former[{index}]: '{raw}' is not a domain name")
+        elif bare_domain(domain) in current:
+            check.problem(("former", index), f"former[{index}]: '{domain}' is also a mirror; remove it "
+                                             "from one of the two lists")
+        else:
+            yield domain

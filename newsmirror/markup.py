@@ -1,0 +1,226 @@
+"""Markdown bodies to HTML: Python-Markdown, Hugo-style shortcodes, and link tokens.
+
+Bodies are converted once per article, for every mirror at once. Links that point into the
+site (root-relative, or absolute on any of the outlet's domains) become *tokens* naming a site
+path; `links.resolve_tokens` turns them into page-relative links when a page is rendered."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import xml.etree.ElementTree as etree
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+import markdown
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from markdown.preprocessors import Preprocessor
+
+from .links import TOKEN_REF, LinkPolicy
+
+EXTENSIONS = ["tables", "footnotes", "attr_list", "fenced_code", "smarty", "toc", "sane_lists",
+              "md_in_html", "def_list", "abbr"]
+
+_SHORTCODE = re.compile(
+    r"\{\{(?P<open>[<%])\s*(?P<comment>/\*)?\s*(?P<close>/)?(?P<name>[\w.-]+)(?P<args>(?:[^>%\"'}]|\"[^\"]*\"|'[^']*'|`[^`]*`)*?)"
+    r"\s*(?P<ccomment>\*/)?\s*(?P<self>/)?\s*[>%]\}\}")
+_ATTR = re.compile(r"""(?P<pre>\s(?P<name>href|src|srcset|poster|data|action|cite)\s*=\s*)(?P<q>["'])(?P<url>.*?)(?P=q)""",
+                   re.IGNORECASE)
+_TAG = re.compile(r"<[a-zA-Z][^<>]*>")
+_BARE_URL = r"(?<![\w/])(https?://[^\s<>\"'\]\[`]+[^\s<>\"'\]\[`.,;:!?)])"
+
+
+@dataclass
+class ShortcodeUse:
+    """What a body's shortcodes did: unknown names with their line, and template problems."""
+
+    unknown: Counter = field(default_factory=Counter)
+    first_line: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)
+
+
+ShortcodeRenderer = Callable[[str, list, dict, "str | None"], "str | None"]
+
+
+def _split_args(text: str) -> tuple[list[str], dict[str, str]] | None:
+    """Return positional and named shortcode arguments, or None when the quoting is broken."""
+    try:
+        words = shlex.split(text.replace("`", '"'), posix=True)
+    except ValueError:
+        return None
+    args, kwargs = [], {}
+    for word in words:
+        key, eq, value = word.partition("=")
+        if eq and re.fullmatch(r"[\w-]+", key):
+            kwargs[key] = value
+        else:
+            args.append(word)
+    return args, kwargs
+
+
+class _ShortcodePreprocessor(Preprocessor):
+    """Replaces shortcodes with the HTML of their layouts, stashed so Markdown leaves it alone."""
+
+    def __init__(self, md, render: ShortcodeRenderer, use: ShortcodeUse, first_line: int):
+        super().__init__(md)
+        self.render, self.use, self.first_line = render, use, first_line
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        if "{{" not in text:
+            return lines
+        return self.expand(text, 0).split("\n")
+
+    def expand(self, text: str, base_offset: int) -> str:
+        """Return `text` with every shortcode (paired or single) replaced."""
+        out, pos = [], 0
+        matches = list(_SHORTCODE.finditer(text))
+        skip_until = -1
+        for i, match in enumerate(matches):
+            if match.start() < skip_until:
+                continue
+            out.append(text[pos:match.start()])
+            pos = match.end()
+            if match["comment"]:
+                out.append(match.group(0).replace("/*", "", 1).replace("*/", "", 1).replace("{{< ", "{{<")
+                           .replace("{{<", "&#123;&#123;&lt;").replace("{{%", "&#123;&#123;%"))
+                continue
+            if match["close"]:
+                continue  # a stray closing tag: drop it
+            name = match["name"]
+            inner = None
+            if not match["self"]:
+                closing = next((m for m in matches[i + 1:] if m["close"] and m["name"] == name), None)
+                if closing is not None:
+                    inner = text[match.end():closing.start()]
+                    pos = skip_until = closing.end()
+            line = self.first_line + text.count("\n", 0, match.start()) + base_offset
+            out.append(self.replace(name, match["args"], inner, line, match.start()))
+        out.append(text[pos:])
+        return "".join(out)
+
+    def replace(self, name: str, raw_args: str, inner: str | None, line: int, offset: int) -> str:
+        """Return the stash placeholder (or link token) for one shortcode."""
+        parsed = _split_args(raw_args)
+        if parsed is None:
+            self.use.errors.append((line, f"shortcode {name}: unbalanced quotes in its arguments"))
+            return ""
+        args, kwargs = parsed
+        if name in ("ref", "relref"):
+            target = args[0] if args else kwargs.get("path", "")
+            return TOKEN_REF.format(target)
+        inner_html = None
+        if inner is not None:
+            inner_html = _INNER.convert(self.expand(inner, 0)) if inner.strip() else ""
+        try:
+            html = self.render(name, args, kwargs, inner_html)
+        except Exception as exc:  # template errors are user mistakes: reported by the caller
+            self.use.errors.append((line, f"shortcode {name}: {exc}"))
+            return ""
+        if html is None:
+            self.use.unknown[name] += 1
+            self.use.first_line.setdefault(name, line)
+            return ""
+        return self.md.htmlStash.store(html)
+
+
+class _BareUrlProcessor(InlineProcessor):
+    """Turns plain https:// URLs in text into links, as readers expect from a news page."""
+
+    def handleMatch(self, m, data):
+        el = etree.Element("a")
+        el.set("href", m.group(1))
+        el.text = markdown.util.AtomicString(m.group(1))
+        return el, m.start(0), m.end(0)
+
+
+class _NewsExtension(Extension):
+    def __init__(self, render: ShortcodeRenderer, use: ShortcodeUse, first_line: int):
+        super().__init__()
+        self.render, self.use, self.first_line = render, use, first_line
+
+    def extendMarkdown(self, md):
+        md.preprocessors.register(_ShortcodePreprocessor(md, self.render, self.use, self.first_line),
+                                  "newsmirror_shortcodes", 40)
+        md.inlinePatterns.register(_BareUrlProcessor(_BARE_URL, md), "newsmirror_bare_url", 5)
+
+
+_INNER = markdown.Markdown(extensions=EXTENSIONS, output_format="html")
+
+
+@dataclass(frozen=True)
+class Body:
+    """A converted body: HTML with link tokens, the first paragraph's text, and the word count."""
+
+    html: str
+    first_paragraph: str
+    words: int
+
+
+def convert_body(text: str, first_line: int, render: ShortcodeRenderer, policy: LinkPolicy,
+                 use: ShortcodeUse) -> Body:
+    """Return the body converted to tokenised HTML; shortcode outcomes are recorded in `use`."""
+    md = markdown.Markdown(extensions=EXTENSIONS + [_NewsExtension(render, use, first_line)],
+                           output_format="html", extension_configs={"toc": {"slugify": _slugify_heading}})
+    html = md.convert(text)
+    html = tokenise_links(html, policy)
+    return Body(html=html, first_paragraph=first_paragraph_text(html), words=len(_text_of(html).split()))
+
+
+def _slugify_heading(value: str, separator: str) -> str:
+    """Return a heading id that keeps non-Latin letters (Persian headings get real anchors)."""
+    value = re.sub(r"[^\w\s-]", "", value).strip().lower()
+    return re.sub(r"[\s_-]+", separator, value) or "section"
+
+
+def tokenise_links(html: str, policy: LinkPolicy) -> str:
+    """Return `html` with every link into the site replaced by a site-path token."""
+
+    def attr(m: re.Match) -> str:
+        name, url = m["name"].lower(), m["url"]
+        if name == "srcset":
+            parts = []
+            for candidate in url.split(","):
+                bits = candidate.strip().split(None, 1)
+                if bits:
+                    bits[0] = policy.tokenise(bits[0])
+                parts.append(" ".join(bits))
+            new = ", ".join(parts)
+        else:
+            new = policy.tokenise(url)
+        return f"{m['pre']}{m['q']}{new}{m['q']}"
+
+    html = _ATTR.sub(attr, html)
+    if policy.own_url is not None:
+        # URLs left in text (a link's visible text, a plain mention) show this mirror's address
+        html = policy.own_url.sub(lambda m: policy.tokenise(m.group(0), absolute=True), html)
+    return html
+
+
+def _text_of(html: str) -> str:
+    """Return the visible text of an HTML fragment, tags and tokens removed."""
+    import html as html_lib
+    text = re.sub(r"<[^>]+>", " ", html)
+    text = re.sub("\ue000[^\ue001]*\ue001", "", text)
+    return html_lib.unescape(text)
+
+
+def first_paragraph_text(html: str) -> str:
+    """Return the whitespace-folded text of the first paragraph that has any."""
+    for m in re.finditer(r"<p\b[^>]*>(.*?)</p>", html, re.S):
+        text = " ".join(_text_of(m.group(1)).split())
+        if text:
+            return text
+    return ""
+
+
+def cut_summary(text: str, limit: int = 220) -> str:
+    """Return `text` cut at a word boundary under `limit` characters, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:-–—")
+    return cut + "…"
+

@@ -1,0 +1,213 @@
+"""The build: find, parse, plan, render for every mirror, write. Reads like its table of contents."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .articles import ParseSettings, Parsed, parse_file
+from .config import Config
+from .errors import BuildError, Problem, display_path
+from .feeds import atom_feed, rss_feed
+from .links import LinkPolicy
+from .plan import BuildOptions, SitePlan, plan_site
+from .render import Renderer, TemplateProblem, make_environment, site_view
+from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
+from .writer import Staging, WriteReport
+
+Progress = Callable[[str, int, int], None]
+PARALLEL_FROM = 200   # below this many files, starting worker processes costs more than it saves
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build did, for the one-line summary."""
+
+    articles: int
+    pages: int
+    mirrors: int
+    report: WriteReport
+    seconds: float
+    warnings: tuple[Problem, ...]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def build_site(config: Config, options: BuildOptions, hosts: Iterable[str] | None = None,
+               progress: Progress = _no_progress) -> BuildResult:
+    """Build the site for the chosen mirrors (all by default); raise BuildError on any problem."""
+    started = time.perf_counter()
+    mirrors = [m for m in config.mirrors if hosts is None or m.host in set(hosts)]
+    _check_folders(config)
+    parsed = parse_content(config, progress)
+    problems = [p for item in parsed for p in item.problems]
+    warnings = list(_shortcode_warnings(parsed, config))
+    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
+    warnings += [p for p in plan.problems if p.warning]
+    problems += [p for p in plan.problems if not p.warning]
+    static = list_static(config)
+    problems += _static_clashes(plan, static, config)
+    if problems:
+        raise BuildError(problems + warnings)
+    staging = Staging(config.output_dir, [m.host for m in mirrors])
+    try:
+        problems = render_mirrors(config, plan, mirrors, static, staging, progress)
+        if problems:
+            raise BuildError(problems + warnings)
+    except BaseException:
+        staging.abort()
+        raise
+    report = staging.commit()
+    pages = sum(1 for _ in plan.pages)
+    return BuildResult(len(plan.stories), pages, len(mirrors), report,
+                       time.perf_counter() - started, tuple(sorted(set(warnings))))
+
+
+def _check_folders(config: Config) -> None:
+    """Refuse an output folder that would swallow the sources."""
+    out = config.output_dir
+    for name, folder in (("content", config.content_dir), ("layouts", config.layouts_dir),
+                         ("static", config.static_dir)):
+        if folder == out or folder.is_relative_to(out) or out == config.root:
+            raise BuildError([Problem(config.path.name, 0, f"paths.output '{out}' contains the {name} "
+                                                           "folder; give the output its own folder")])
+    if not config.content_dir.is_dir():
+        raise BuildError([Problem(config.path.name, 0, f"content folder "
+                                                       f"'{display_path(config.content_dir, config.root)}' "
+                                                       "does not exist; create it or set paths.content")])
+
+
+def content_files(config: Config) -> list[Path]:
+    """Return every Markdown file under content/, sorted, skipping hidden files and folders."""
+    found = []
+    for folder, dirs, names in os.walk(config.content_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(folder) / n for n in names if n.endswith(".md") and not n.startswith(".")]
+    return sorted(found)
+
+
+def parse_settings(config: Config) -> ParseSettings:
+    """Return what parsing needs from the config."""
+    layouts = frozenset(p.name for p in config.layouts_dir.glob("*.html")) if config.layouts_dir.is_dir() \
+        else frozenset()
+    policy = LinkPolicy(config.own_domains(),
+                        tuple((m.host, m.prefix) for m in config.mirrors if m.prefix != "/"),
+                        config.preserve)
+    return ParseSettings(config.root, config.content_dir, config.layouts_dir, config.site.timezone,
+                         config.permalink, policy, layouts)
+
+
+def parse_content(config: Config, progress: Progress) -> list[Parsed]:
+    """Return every content file parsed, in path order; on two cores, in two processes."""
+    files = content_files(config)
+    settings = parse_settings(config)
+    workers = min(os.cpu_count() or 1, 8)
+    if len(files) < PARALLEL_FROM or workers < 2:
+        out = []
+        for index, path in enumerate(files, 1):
+            out.append(parse_file(path, settings))
+            progress("parse", index, len(files))
+        return out
+    chunk = max(16, len(files) // (workers * 8))
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        out = []
+        for index, item in enumerate(pool.map(parse_file, files, [settings] * len(files),
+                                              chunksize=chunk), 1):
+            out.append(item)
+            if index % 100 == 0 or index == len(files):
+                progress("parse", index, len(files))
+        return out
+
+
+def _shortcode_warnings(parsed: list[Parsed], config: Config) -> Iterable[Problem]:
+    """Yield one warning per shortcode name that has no layout, with its count and first use."""
+    counts: dict[str, int] = defaultdict(int)
+    files: dict[str, int] = defaultdict(int)
+    first: dict[str, tuple[str, int]] = {}
+    for item in parsed:
+        if item.item is None:
+            continue
+        for name, count, line in item.shortcodes:
+            counts[name] += count
+            files[name] += 1
+            first.setdefault(name, (item.item.source, line))
+    layouts = display_path(config.layouts_dir, config.root)
+    for name in sorted(counts):
+        source, line = first[name]
+        yield Problem(source, line, f"shortcode '{name}' has no layout ({layouts}/shortcodes/{name}.html): "
+                                    f"{counts[name]} use(s) in {files[name]} file(s) left out of the "
+                                    "pages; add the layout to render them", warning=True)
+
+
+def list_static(config: Config) -> list[tuple[str, Path]]:
+    """Return (site path, file) for everything under static/, sorted."""
+    if not config.static_dir.is_dir():
+        return []
+    out = []
+    for folder, dirs, names in os.walk(config.static_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in names:
+            if not name.startswith("."):
+                path = Path(folder) / name
+                out.append((path.relative_to(config.static_dir).as_posix(), path))
+    return sorted(out)
+
+
+GENERATED = ("feed.xml", "atom.xml", "sitemap.xml", "robots.txt", "mirrors.json", "CNAME")
+
+
+def _static_clashes(plan: SitePlan, static: list[tuple[str, Path]], config: Config) -> list[Problem]:
+    """Return a problem for each static file that has the path of a generated file."""
+    generated = {page.output for page in plan.pages} | set(GENERATED)
+    generated |= {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
+    return [Problem(display_path(path, config.root), 0, f"static file clashes with the generated {rel}; "
+                                                        "rename or remove it")
+            for rel, path in static if rel in generated]
+
+
+def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Staging,
+                   progress: Progress) -> list[Problem]:
+    """Render every page, feed and file for each mirror into `staging`; return template problems."""
+    env = make_environment(config)
+    site = site_view(config, plan.sections)
+    static_bytes = [(rel, path.read_bytes()) for rel, path in static]
+    newest = plan.stories[0].date if plan.stories else None
+    problems: list[Problem] = []
+    total = len(plan.pages) * len(mirrors)
+    done = 0
+    for mirror in mirrors:
+        renderer = Renderer(config, env, site, mirror, plan.refs)
+        for page in plan.pages:
+            try:
+                staging.add(mirror.host, page.output, renderer.render(page))
+            except TemplateProblem as exc:
+                problems.append(exc.problem)
+                if len(problems) > 50:   # one broken layout fails every page: enough said
+                    return problems
+            done += 1
+            if done % 200 == 0:
+                progress("render", done, total)
+        if problems:
+            continue
+        for feed in plan.feeds:
+            staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs))
+            staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs))
+        for rel, data in sitemap_files(plan.pages, mirror).items():
+            staging.add(mirror.host, rel, data)
+        staging.add(mirror.host, "robots.txt", robots_txt(mirror))
+        staging.add(mirror.host, "mirrors.json", mirrors_json(config, newest))
+        domain_file = cname(mirror)
+        if domain_file is not None:
+            staging.add(mirror.host, "CNAME", domain_file)
+        for rel, data in static_bytes:
+            staging.add(mirror.host, rel, data)
+    progress("render", total, total)
+    return problems

@@ -1,0 +1,269 @@
+"""Planning: from checked articles and the config to every page of the site, mirror-independent."""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from .articles import Article, SectionPage
+from .config import Config, direction_of
+from .errors import Problem
+from .links import ref_targets
+from .views import (Author, Crumb, Feed, Group, Page, Pagination, Section, Story, Term, slugify)
+
+HOME_LATEST = 12
+HOME_PER_SECTION = 4
+HOME_CRUMB = "News"
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What this run was asked to include, and the clock it judges schedules by."""
+
+    now: datetime
+    drafts: bool = False
+    future: bool = False
+
+
+@dataclass(frozen=True)
+class FeedPlan:
+    """A feed to write: its paths and the articles it lists."""
+
+    title: str
+    rss_path: str
+    atom_path: str
+    page_path: str
+    stories: tuple[Story, ...]
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    """Every page and feed of the site, and the published stories, newest first."""
+
+    pages: tuple[Page, ...]
+    feeds: tuple[FeedPlan, ...]
+    stories: tuple[Story, ...]
+    sections: tuple[Section, ...]
+    refs: dict
+    problems: tuple[Problem, ...]
+
+
+def is_published(article: Article, options: BuildOptions, config: Config) -> bool:
+    """Return whether an article goes into this build (drafts, schedule, expiry)."""
+    if article.draft and not options.drafts:
+        return False
+    if article.date > options.now and not options.future:
+        return False
+    if article.expires is not None and article.expires <= options.now and config.expired == "remove":
+        return False
+    return True
+
+
+def plan_site(config: Config, items: Iterable[Article | SectionPage], options: BuildOptions) -> SitePlan:
+    """Return the site plan: every page, with duplicate output paths reported as problems."""
+    items = list(items)
+    section_pages = {i.section: i for i in items if isinstance(i, SectionPage)}
+    articles = sorted((i for i in items if isinstance(i, Article) and is_published(i, options, config)),
+                      key=lambda a: (-a.date.timestamp(), a.path, a.source))
+    sections = _sections(config, articles, section_pages)
+    by_key = {s.key: s for s in sections}
+    authors = {a.key: a for a in config.authors}
+    stories = tuple(_story(a, config, by_key[a.section], authors, options) for a in articles)
+    pages: list[Page] = []
+    feeds = [FeedPlan(config.site.title, "feed.xml", "atom.xml", "", stories[:config.feed_size])]
+    site_feeds = (Feed(f"{config.site.title} (RSS)", "feed.xml", "application/rss+xml"),
+                  Feed(f"{config.site.title} (Atom)", "atom.xml", "application/atom+xml"))
+    lang, direction = config.site.language, config.site.direction
+    common = dict(language=lang, direction=direction)
+    home = Crumb(HOME_CRUMB, "")
+
+    for story in stories:
+        crumbs = (home, Crumb(story.section.title, story.section.path), Crumb(story.title, story.path))
+        pages.append(Page("article", story.path, story.layout + ".html", story.title, story.summary,
+                          crumbs, feeds=site_feeds, language=story.language, direction=story.direction,
+                          article=story, section=story.section, source=story.source))
+    pages.append(_home(config, stories, sections, site_feeds, common))
+    for section in sections:
+        listed = tuple(s for s in stories if s.section.key == section.key)
+        sfeeds = (Feed(f"{section.title} (RSS)", section.path + "feed.xml", "application/rss+xml"),
+                  Feed(f"{section.title} (Atom)", section.path + "atom.xml", "application/atom+xml"))
+        feeds.append(FeedPlan(f"{config.site.title}: {section.title}", section.path + "feed.xml",
+                              section.path + "atom.xml", section.path, listed[:config.feed_size]))
+        pages += _paginate("section", section.path, section.title, section.description, listed,
+                           (home, Crumb(section.title, section.path)), config.page_size,
+                           feeds=sfeeds, section=section, **common)
+    pages += _term_pages("tag", "tags/", "Tags", [(t, s) for s in stories for t in s.tags],
+                         home, config, common)
+    pages += _term_pages("author", "authors/", "Authors", [(a, s) for s in stories for a in s.authors],
+                         home, config, common)
+    pages += _archive_pages(stories, home, config, common)
+    pages.append(Page("404", "404.html", "404.html", "Page not found", noindex=True, **common))
+    for item in [*(section_pages.values()), *articles]:
+        target = item.path if isinstance(item, Article) else (
+            by_key[item.section].path if item.section in by_key else "")
+        for alias in item.aliases:
+            pages.append(Page("redirect", alias, "redirect.html", item.title or config.site.title,
+                              target=target, noindex=True, source=item.source, **common))
+    problems = _duplicate_paths(pages)
+    refs, ref_problems = _resolve_refs(items, articles)
+    return SitePlan(tuple(pages), tuple(feeds), stories, sections, refs, tuple(problems + ref_problems))
+
+
+def _sections(config: Config, articles: list[Article], section_pages: dict) -> tuple[Section, ...]:
+    """Return configured sections in order, then any others articles use, by name."""
+    out = []
+    for info in config.sections:
+        page = section_pages.get(info.key)
+        out.append(Section(info.key, info.title, info.key + "/",
+                           info.description or (page.description if page and page.description else "")))
+    known = {s.key for s in out}
+    for key in sorted({a.section for a in articles} - known):
+        page = section_pages.get(key)
+        title = page.title if page and page.title else key.replace("-", " ").replace("_", " ").title()
+        out.append(Section(key, title, key + "/", page.description or "" if page else ""))
+    return tuple(out)
+
+
+def _story(article: Article, config: Config, section: Section, authors: dict,
+           options: BuildOptions) -> Story:
+    """Return the template view of an article, with tags and bylines resolved."""
+    tags = tuple(Term(t, f"tags/{slugify(t) or 'tag'}/") for t in article.tags)
+    bylines = []
+    for name in article.authors:
+        profile = authors.get(name) or authors.get(slugify(name))
+        if profile:
+            bylines.append(Author(profile.key, profile.name, f"authors/{slugify(profile.key)}/", profile.bio))
+        else:
+            looks_like_slug = name == name.lower() and " " not in name and "-" in name
+            shown = name.replace("-", " ").title() if looks_like_slug else name
+            bylines.append(Author(slugify(name), shown, f"authors/{slugify(name) or 'author'}/"))
+    language = article.language or config.site.language
+    direction = direction_of(language) if article.language else config.site.direction
+    return Story.of(article, section, tags, tuple(bylines), language, direction,
+                    scheduled=article.date > options.now)
+
+
+def _home(config: Config, stories: tuple[Story, ...], sections, feeds, common) -> Page:
+    """Return the home page: a lead story, the latest, and a block per section."""
+    lead = next((s for s in stories if s.featured), None) or next(
+        (s for s in stories if s.image), None) or (stories[0] if stories else None)
+    latest = tuple(s for s in stories if s is not lead)[:HOME_LATEST]
+    groups = tuple(Group(sec.title, sec.path, section=sec,
+                         articles=tuple(s for s in stories if s.section.key == sec.key)[:HOME_PER_SECTION])
+                   for sec in sections)
+    return Page("home", "", "home.html", config.site.title, config.site.description,
+                (Crumb(HOME_CRUMB, ""),), latest, feeds=feeds, groups=groups, lead=lead, **common)
+
+
+def _paginate(kind: str, path: str, title: str, description: str, stories: tuple[Story, ...],
+              crumbs: tuple[Crumb, ...], size: int, **extra) -> list[Page]:
+    """Return the pages of a paginated listing: `path`, then `path`page/2/ and so on."""
+    chunks = [stories[i:i + size] for i in range(0, len(stories), size)] or [()]
+    paths = [path] + [f"{path}page/{n}/" for n in range(2, len(chunks) + 1)]
+    pages = []
+    for index, chunk in enumerate(chunks):
+        pagination = Pagination(index + 1, len(chunks), paths[index - 1] if index else None,
+                                paths[index + 1] if index + 1 < len(chunks) else None)
+        shown = title if index == 0 else f"{title} (page {index + 1})"
+        trail = crumbs if index == 0 else crumbs[:-1] + (Crumb(crumbs[-1].title, path), Crumb(shown, paths[index]))
+        pages.append(Page(kind, paths[index], "list.html", shown, description, trail, chunk, pagination,
+                          **extra))
+    return pages
+
+
+def _term_pages(kind: str, root: str, title: str, pairs: list, home: Crumb, config: Config,
+                common: dict) -> list[Page]:
+    """Return one paginated listing per tag (or author), and their index page."""
+    grouped: dict[str, list] = defaultdict(list)
+    names: dict[str, object] = {}
+    for term, story in pairs:
+        names.setdefault(term.path, term)
+        if story not in grouped[term.path]:
+            grouped[term.path].append(story)
+    pages = []
+    index_terms = []
+    for path in sorted(grouped, key=lambda p: (names[p].name.lower(), p)):
+        term = names[path]
+        listed = tuple(grouped[path])
+        description = getattr(term, "bio", "") or ""
+        pages += _paginate(kind, path, term.name, description, listed,
+                           (home, Crumb(title, root), Crumb(term.name, path)), config.page_size, **common)
+        index_terms.append(Term(term.name, path, len(listed)))
+    pages.append(Page(kind + "s", root, "list.html", title, "", (home, Crumb(title, root)),
+                      terms=tuple(index_terms), **common))
+    return pages
+
+
+def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, common: dict) -> list[Page]:
+    """Return the archive index, a page per year and a page per month (paginated)."""
+    zone = config.zone
+    years: dict[str, list] = defaultdict(list)
+    months: dict[tuple, list] = defaultdict(list)
+    for story in stories:
+        local = story.date.astimezone(zone)
+        years[f"{local.year:04d}"].append(story)
+        months[(f"{local.year:04d}", f"{local.month:02d}")].append(story)
+    root = Crumb("Archive", "archive/")
+    pages, groups = [], []
+    for year in sorted(years, reverse=True):
+        ypath = f"archive/{year}/"
+        groups.append(Group(year, ypath, len(years[year])))
+        pages += _paginate("year", ypath, year, "", tuple(years[year]), (home, root, Crumb(year, ypath)),
+                           config.page_size, **common)
+        for (y, m) in sorted((k for k in months if k[0] == year), reverse=True):
+            mpath = f"archive/{y}/{m}/"
+            label = months[(y, m)][0].date.astimezone(zone).strftime("%B %Y")
+            groups.append(Group(label, mpath, len(months[(y, m)])))
+            pages += _paginate("month", mpath, label, "", tuple(months[(y, m)]),
+                               (home, root, Crumb(y, ypath), Crumb(label, mpath)), config.page_size, **common)
+    pages.append(Page("archive", "archive/", "list.html", "Archive", "", (home, root),
+                      groups=tuple(groups), **common))
+    return pages
+
+
+def _duplicate_paths(pages: list[Page]) -> list[Problem]:
+    """Return a problem for every output file that two pages would write."""
+    owners: dict[str, Page] = {}
+    problems = []
+    for page in pages:
+        key = posixpath.normpath(page.output)
+        first = owners.setdefault(key, page)
+        if first is not page:
+            blamed = page.source or first.source
+            other = first.source or f"the {first.kind} page"
+            problems.append(Problem(blamed, 0, f"writes {page.output}, which {other} writes too; "
+                                               "change the slug, date or alias of one of them"))
+    return problems
+
+
+def _resolve_refs(items: list, published: list[Article]) -> tuple[dict, list[Problem]]:
+    """Return {ref target: site path} for every {{< ref >}} in published bodies, and warnings."""
+    index: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, Article):
+            for key in _ref_keys(item.name):
+                index.setdefault(key, item.path)
+    refs, problems = {}, []
+    for article in published:
+        for target in ref_targets(article.body):
+            path = next((index[k] for k in _ref_keys(target) if k in index), None)
+            refs[target] = path
+            if path is None:
+                problems.append(Problem(article.source, 0, f"{{{{< ref \"{target}\" >}}}}: no "
+                                                           "article has that path; the link goes nowhere",
+                                        warning=True))
+    return refs, problems
+
+
+def _ref_keys(name: str) -> list[str]:
+    """Return the spellings a ref target can match an article by (path, with or without .md)."""
+    clean = name.strip().strip("/")
+    parts = clean.split("/")
+    if parts and parts[0] == "content":
+        parts = parts[1:]
+    joined = "/".join(parts)
+    stem = joined[:-3] if joined.endswith(".md") else joined
+    return [stem, stem.rsplit("/", 1)[-1]]

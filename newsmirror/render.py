@@ -1,0 +1,199 @@
+"""Rendering: a planned page and a mirror in, the page's HTML bytes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from .config import Config
+from .errors import Problem, display_path
+from .links import relative_url, resolve_tokens
+from .mirrors import Mirror
+from .views import Page, Section
+
+SHARE_TARGETS = (
+    ("E-mail", "mailto:?subject={title}&body={url}"),
+    ("WhatsApp", "https://wa.me/?text={title}%20{url}"),
+    ("Telegram", "https://t.me/share/url?url={url}&text={title}"),
+    ("Facebook", "https://www.facebook.com/sharer/sharer.php?u={url}"),
+    ("X", "https://x.com/intent/post?url={url}&text={title}"),
+    ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?url={url}"),
+    ("Bluesky", "https://bsky.app/intent/compose?text={title}%20{url}"),
+)
+
+
+@dataclass(frozen=True)
+class SiteView:
+    """The `site` variable of templates."""
+
+    title: str
+    tagline: str
+    description: str
+    language: str
+    direction: str
+    logo: str | None
+    copyright: str
+    sections: tuple[Section, ...]
+    feed_path: str = "feed.xml"
+    atom_path: str = "atom.xml"
+
+
+@dataclass(frozen=True)
+class MirrorView:
+    """The `mirror` variable of templates, for one page on one mirror."""
+
+    url: str
+    host: str
+    label: str
+    is_primary: bool
+    is_onion: bool
+    banner: str | None
+    head_html: Markup
+    alternates: tuple[Mirror, ...]
+    onion_url: str | None
+
+
+@dataclass(frozen=True)
+class Share:
+    """A plain share link: the network's name and a URL that shares this mirror's page."""
+
+    name: str
+    url: str
+
+
+class PageContext:
+    """The `page` variable: a planned Page plus what depends on the mirror (its canonical URL)."""
+
+    def __init__(self, page: Page, canonical: str):
+        self._page, self.canonical = page, canonical
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._page, name)
+
+
+class TemplateProblem(Exception):
+    """A layout failed; carries the Problem naming the layout file and line."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def format_date_for(zone) -> Callable[..., str]:
+    """Return the `format_date` template function showing times in the site's zone."""
+
+    def format_date(moment: datetime, style: str = "long") -> str:
+        local = moment.astimezone(zone)
+        if style == "short":
+            return f"{local.day} {local:%b %Y}"
+        if style == "datetime":
+            return f"{local.day} {local:%B %Y, %H:%M}"
+        return f"{local.day} {local:%B %Y}"
+
+    return format_date
+
+
+def make_environment(config: Config) -> jinja2.Environment:
+    """Return the Jinja2 environment for the site's layouts (autoescape, undefined is an error)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(config.layouts_dir)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.globals["format_date"] = format_date_for(config.zone)
+    return env
+
+
+def site_view(config: Config, sections: tuple[Section, ...]) -> SiteView:
+    """Return the `site` template variable."""
+    s = config.site
+    return SiteView(s.title, s.tagline, s.description, s.language, s.direction, s.logo, s.copyright,
+                    sections)
+
+
+class Renderer:
+    """Renders pages for one mirror; made once per mirror and reused for every page."""
+
+    def __init__(self, config: Config, env: jinja2.Environment, site: SiteView, mirror: Mirror,
+                 refs: dict):
+        self.config, self.env, self.site, self.mirror, self.refs = config, env, site, mirror, refs
+        self.onion = next((m for m in config.mirrors if m.is_onion), None)
+        self.alternates = tuple(m for m in config.mirrors if m is not mirror)
+        self.canonical_mirror = config.primary if mirror.canonical == "primary" else mirror
+
+    def render(self, page: Page) -> bytes:
+        """Return the page's HTML for this mirror, or raise TemplateProblem."""
+        mirror = self.mirror
+        if page.kind == "404":
+            link = lambda target: _link_target(target, mirror.rooted)  # noqa: E731 (served at any URL)
+        else:
+            here = page.output
+            link = lambda target: _link_target(target, lambda p: relative_url(here, p))  # noqa: E731
+        context: dict[str, Any] = {
+            "site": self.site,
+            "mirror": MirrorView(
+                mirror.url, mirror.host, mirror.label, mirror.is_primary, mirror.is_onion, mirror.banner,
+                Markup(mirror.head_html), self.alternates,
+                self.onion.absolute(page.path) if self.onion and not mirror.is_onion
+                and page.kind != "404" else None),
+            "page": PageContext(page, self.canonical_mirror.absolute(page.path)),
+            "link": link,
+            "absolute": lambda target: _link_target(target, mirror.absolute),
+            "article": None,
+            "share": (),
+        }
+        if page.article is not None:
+            story = page.article
+            body = resolve_tokens(str(story.body), link, mirror.absolute, self.refs.get)
+            context["article"] = _replace_body(story, body)
+            own_url = mirror.absolute(story.path)
+            context["share"] = tuple(
+                Share(name, pattern.format(url=quote(own_url, safe=""), title=quote(story.title, safe="")))
+                for name, pattern in SHARE_TARGETS)
+        try:
+            return self.env.get_template(page.template).render(context).encode("utf-8")
+        except jinja2.TemplateError as exc:
+            raise TemplateProblem(self._problem(exc, page)) from None
+
+    def _problem(self, exc: jinja2.TemplateError, page: Page) -> Problem:
+        """Return the Problem for a template error: the layout's file and line, and the page."""
+        filename = getattr(exc, "filename", None)
+        line = getattr(exc, "lineno", None)
+        if isinstance(exc, jinja2.TemplateNotFound):
+            missing = exc.name
+            return Problem(page.source or display_path(self.config.layouts_dir, self.config.root), 0,
+                           f"layout '{missing}' not found in {display_path(self.config.layouts_dir, self.config.root)}/")
+        if not filename or not line:
+            filename, line = _frame_in_template(exc)
+        shown = display_path(Path(filename), self.config.root) if filename else page.template
+        where = f" (rendering {page.source or page.output})"
+        message = exc.message if isinstance(exc, jinja2.TemplateSyntaxError) else str(exc)
+        return Problem(shown, line or 0, f"template error: {message}{where}")
+
+
+def _link_target(target: Any, make: Callable[[str], str]) -> str:
+    """Return the URL for a site path or an object with `.path`; absolute URLs pass through."""
+    path = target if isinstance(target, str) else target.path
+    if path.startswith(("http://", "https://", "//", "mailto:", "#")):
+        return path
+    return make(path.lstrip("/"))
+
+
+def _replace_body(story, body: str):
+    from dataclasses import replace
+    return replace(story, body=Markup(body))
+
+
+def _frame_in_template(exc: BaseException) -> tuple[str | None, int]:
+    """Return the template file and line where an error was raised, from the traceback."""
+    tb, found = exc.__traceback__, (None, 0)
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".txt")) and not name.endswith(".py"):
+            found = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    return found

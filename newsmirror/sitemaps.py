@@ -1,0 +1,85 @@
+"""sitemap.xml (an index plus parts past 50,000 URLs), robots.txt, and mirror discovery files."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from .config import Config
+from .mirrors import Mirror
+from .views import Page
+
+SITEMAP_LIMIT = 50_000
+URLSET = '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+
+
+def _lastmod(page: Page) -> datetime | None:
+    """Return when a page last changed: its article's update, or its newest listed article."""
+    if page.article is not None:
+        return page.article.updated or page.article.date
+    dates = [s.updated or s.date for s in page.articles]
+    if page.lead is not None:
+        dates.append(page.lead.updated or page.lead.date)
+    return max(dates) if dates else None
+
+
+def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_LIMIT) -> dict[str, bytes]:
+    """Return {site path: bytes}: `sitemap.xml` alone, or an index and its numbered parts."""
+    entries = []
+    for page in pages:
+        if page.in_sitemap:
+            moment = _lastmod(page)
+            entries.append((mirror.absolute(page.path), moment.isoformat() if moment else None))
+    chunks = [entries[i:i + limit] for i in range(0, len(entries), limit)] or [[]]
+    if len(chunks) == 1:
+        return {"sitemap.xml": _urlset(chunks[0])}
+    files = {f"sitemap-{n}.xml": _urlset(chunk) for n, chunk in enumerate(chunks, 1)}
+    index = ['<?xml version="1.0" encoding="utf-8"?>\n'
+             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n']
+    for name, chunk in zip(files, chunks):
+        newest = max((m for _, m in chunk if m), default=None)
+        index.append(f"<sitemap><loc>{escape(mirror.absolute(name))}</loc>"
+                     + (f"<lastmod>{newest}</lastmod>" if newest else "") + "</sitemap>\n")
+    index.append("</sitemapindex>\n")
+    files["sitemap.xml"] = "".join(index).encode("utf-8")
+    return files
+
+
+def _urlset(entries: list[tuple[str, str | None]]) -> bytes:
+    out = ['<?xml version="1.0" encoding="utf-8"?>\n', URLSET]
+    for loc, lastmod in entries:
+        out.append(f"<url><loc>{escape(loc)}</loc>" + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
+                   + "</url>\n")
+    out.append("</urlset>\n")
+    return "".join(out).encode("utf-8")
+
+
+def robots_txt(mirror: Mirror) -> bytes:
+    """Return robots.txt: crawl everything (or nothing, for a noindex mirror) and the sitemap."""
+    rule = "Allow: /" if mirror.robots else "Disallow: /"
+    return f"User-agent: *\n{rule}\n\nSitemap: {mirror.absolute('sitemap.xml')}\n".encode("utf-8")
+
+
+def mirrors_json(config: Config, updated: datetime | None) -> bytes:
+    """Return mirrors.json in the Bypass Censorship bypass-mirrors v2 format."""
+    stamp = (updated or datetime(1970, 1, 1)).strftime("%Y-%m-%dT%H:%M:%S%z") if updated else ""
+    alternatives = []
+    for mirror in config.mirrors[1:]:
+        alternatives.append({
+            "proto": mirror.scheme if not mirror.is_onion else "tor",
+            "type": "tor" if mirror.is_onion else "mirror",
+            "url": mirror.url,
+            "created_at": stamp,
+            "updated_at": stamp,
+        })
+    data = {"version": "2.0", "sites": [{"main_domain": config.primary.host,
+                                         "available_alternatives": alternatives}]}
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def cname(mirror: Mirror) -> bytes | None:
+    """Return a GitHub Pages CNAME file for a custom domain served at the root, else None."""
+    if mirror.is_onion or mirror.prefix != "/" or mirror.host.replace(".", "").isdigit():
+        return None
+    return (mirror.host + "\n").encode("ascii")
