@@ -9,6 +9,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -17,7 +18,7 @@ from markupsafe import Markup
 from .dates import parse_date
 from .errors import Problem
 from .links import LinkPolicy
-from .markup import ShortcodeUse, convert_body, cut_summary
+from .markup import BodyConverter, ShortcodeUse, cut_summary
 from .yamltext import YamlSyntaxError, parse_yaml
 
 KNOWN_KEYS = frozenset({"title", "date", "updated", "lastmod", "section", "slug", "summary", "tags",
@@ -48,6 +49,7 @@ class Article:
     section: str
     slug: str
     path: str              # site path of the article page
+    line: int              # line of the front matter key that decides the path (for problems)
     summary: str
     tags: tuple[str, ...]
     authors: tuple[str, ...]
@@ -55,6 +57,7 @@ class Article:
     draft: bool
     expires: datetime | None
     aliases: tuple[str, ...]
+    alias_lines: tuple[int, ...]
     language: str | None
     layout: str
     featured: bool
@@ -77,6 +80,7 @@ class SectionPage:
     title: str | None
     description: str | None
     aliases: tuple[str, ...]
+    alias_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -132,7 +136,7 @@ def parse_text(raw: bytes, path: Path, shown: str, settings: ParseSettings) -> P
         return Parsed(None, (split,))
     head, body, body_line = split
     try:
-        doc = parse_yaml(head, first_line=2)
+        doc = parse_yaml(head, first_line=_fence_line(text) + 1)
     except YamlSyntaxError as exc:
         return Parsed(None, (Problem(shown, exc.line, f"front matter: YAML syntax error: {exc.message}"),))
     if not isinstance(doc.data, dict):
@@ -148,13 +152,23 @@ def parse_text(raw: bytes, path: Path, shown: str, settings: ParseSettings) -> P
 def _split_front_matter(text: str, shown: str) -> tuple[str, str, int] | Problem:
     """Return (front matter, body, first line of body), or the problem with the fences."""
     lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
-        return Problem(shown, 1, "no front matter: start the file with a line `---`, then keys such as "
-                                 "`title:` and `date:`, then a line `---`")
-    for index in range(1, len(lines)):
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1  # blank lines before the fence are common in real content, and harmless
+    if start == len(lines) or lines[start].strip() != "---":
+        return Problem(shown, start + 1 if start < len(lines) else 1,
+                       "no front matter: start the file with a line `---`, then keys such as "
+                       "`title:` and `date:`, then a line `---`")
+    for index in range(start + 1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
-            return "\n".join(lines[1:index]), "\n".join(lines[index + 1:]), index + 2
-    return Problem(shown, 1, "front matter is never closed: add a line `---` after its last key")
+            return "\n".join(lines[start + 1:index]), "\n".join(lines[index + 1:]), index + 2
+    return Problem(shown, start + 1, "front matter opened here is never closed: add a line `---` "
+                                     "after its last key")
+
+
+def _fence_line(text: str) -> int:
+    """Return the 1-based line of the opening `---` (after any blank lines)."""
+    return len(text) - len(text.lstrip("\n")) + 1 if text.startswith("\n") else 1
 
 
 def _section_page(doc, rel: Path, shown: str) -> Parsed:
@@ -166,7 +180,8 @@ def _section_page(doc, rel: Path, shown: str) -> Parsed:
     title = data.get("title")
     description = data.get("summary") or data.get("description")
     return Parsed(SectionPage(shown, section, str(title) if title is not None else None,
-                              str(description) if description is not None else None, aliases),
+                              str(description) if description is not None else None, aliases,
+                              _alias_lines(doc, aliases)),
                   tuple(problems))
 
 
@@ -182,9 +197,8 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
     if title is None or (isinstance(title, str) and not title.strip()):
         problem("title", "title is missing: add a line like `title: \"Harbour strike ends\"`")
     elif not isinstance(title, str):
-        problem("title", f"title: expected text, got {_yaml_kind(title)} {title!r}; YAML reads "
-                         f"unquoted `{_as_written(title)}` as {_yaml_kind(title)}: quote it, "
-                         f"title: \"{_as_written(title)}\"")
+        problem("title", f"title: YAML reads the unquoted value as {_yaml_kind(title)}, not text: "
+                         f"quote it, like title: \"{_as_written(doc, 'title', title)}\"")
     date = _date(data, "date", zone, problem, required=True)
     updated = _date(data, "updated", zone, problem) or _date(data, "lastmod", zone, problem)
     expires = _date(data, "expires", zone, problem)
@@ -216,16 +230,16 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
             problem("slug", f"slug: '{slug}' would write outside the output folder; use letters, "
                             "digits and '-'")
     use = ShortcodeUse()
-    converted = convert_body(body, body_line, _shortcodes(settings.layouts_dir), settings.policy, use)
+    converted = _converter(settings.layouts_dir, settings.policy).convert(body, body_line, use)
     problems += [Problem(shown, line, message) for line, message in use.errors]
     if problems:
         return Parsed(None, tuple(problems))
     extra = {key: value for key, value in data.items() if key not in KNOWN_KEYS}
     article = Article(
         source=shown, name=rel.as_posix(), title=title.strip(), date=date, updated=updated, section=section, slug=slug,
-        path=path, summary=_plain(summary) if summary else cut_summary(converted.first_paragraph),
+        path=path, line=doc.line("slug", default=doc.line("title", default=2)), summary=_plain(summary) if summary else cut_summary(converted.first_paragraph),
         tags=tags, authors=authors, image=image, draft=draft, expires=expires, aliases=aliases,
-        language=language, layout=layout, featured=featured, body=converted.html,
+        language=language, layout=layout, featured=featured, alias_lines=_alias_lines(doc, aliases), body=converted.html,
         words=converted.words, extra=extra)
     unknown = tuple((name, count, use.first_line[name]) for name, count in sorted(use.unknown.items()))
     return Parsed(article, (), unknown)
@@ -241,9 +255,11 @@ def _yaml_kind(value: Any) -> str:
     return {list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
 
 
-def _as_written(value: Any) -> str:
-    if isinstance(value, bool):
-        return "no" if value is False else "yes"
+def _as_written(doc, key: str, value: Any) -> str:
+    """Return a scalar as the user wrote it (`no`, not False), from the YAML source line."""
+    for line in doc.source.split("\n"):
+        if line.startswith(f"{key}:"):
+            return line.split(":", 1)[1].strip()
     return str(value)
 
 
@@ -296,6 +312,11 @@ def _slug(value: Any, rel: Path, problem) -> str | None:
         problem("slug", f"slug: expected text, got {value!r}")
         return None
     slug = str(value).strip()
+    if "%" in slug:
+        slug = unquote(slug)  # CMS exports write some slugs percent-encoded
+    if "/" not in slug and ".." not in slug:
+        # what Hugo's urlize does: spaces and invisible characters become hyphens
+        slug = re.sub(r"[^\w.~-]+", "-", slug, flags=re.UNICODE).strip("-")
     if not slug:
         problem("slug", "slug is empty: remove it to use the file name, or give one")
         return None
@@ -358,6 +379,11 @@ def _image(data: dict, problem) -> Image | None:
     return Image(src=src, **texts)
 
 
+def _alias_lines(doc, aliases: tuple[str, ...]) -> tuple[int, ...]:
+    """Return the line of each alias (a single-line list gives them all the same line)."""
+    return tuple(doc.line("aliases", index, default=2) for index in range(len(aliases)))
+
+
 def _aliases(value: Any, doc, shown: str, problems: list) -> tuple[str, ...]:
     """Return old URLs as site paths; one that would leave the output folder is a problem."""
     if value is None:
@@ -386,6 +412,12 @@ def _aliases(value: Any, doc, shown: str, problems: list) -> tuple[str, ...]:
             continue
         out.append(site_path)
     return tuple(out)
+
+
+@lru_cache(maxsize=4)
+def _converter(layouts_dir: Path, policy: LinkPolicy) -> BodyConverter:
+    """Return this process's body converter for a site (one per worker, reused for every file)."""
+    return BodyConverter(_shortcodes(layouts_dir), policy)
 
 
 @lru_cache(maxsize=4)

@@ -64,6 +64,7 @@ class Config:
     mirrors: tuple[Mirror, ...]
     former: tuple[str, ...]
     preserve: tuple[str, ...]
+    ignore: tuple[str, ...]
     content_dir: Path
     layouts_dir: Path
     static_dir: Path
@@ -134,6 +135,8 @@ TOP_KEYS: _Spec = {
     "preserve": (lambda v: isinstance(v, list) and all(map(_is_str, v)), "a list of URLs", []),
     "canonical": (lambda v: v in ("primary", "self"), "primary or self", "primary"),
     "paths": (lambda v: isinstance(v, dict), "a mapping", {}),
+    "ignore": (lambda v: isinstance(v, list) and all(map(_is_str, v)),
+               "a list of file patterns under content/, e.g. drafts/*.md", []),
 }
 MIRROR_KEYS: _Spec = {
     "url": (_is_str, "an http(s) URL", None),
@@ -221,7 +224,7 @@ def load_config(path: Path) -> Config:
     return Config(
         path=path, root=root, site=site, permalink=permalink, page_size=top["page_size"],
         feed_size=top["feed_size"], expired=top["expired"], sections=sections, authors=authors,
-        mirrors=mirrors, former=former, preserve=tuple(top["preserve"]),
+        mirrors=mirrors, former=former, preserve=tuple(top["preserve"]), ignore=tuple(top["ignore"]),
         content_dir=(root / paths["content"]).resolve(), layouts_dir=(root / paths["layouts"]).resolve(),
         static_dir=(root / paths["static"]).resolve(), output_dir=(root / paths["output"]).resolve())
 

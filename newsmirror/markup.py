@@ -113,7 +113,7 @@ class _ShortcodePreprocessor(Preprocessor):
             return TOKEN_REF.format(target)
         inner_html = None
         if inner is not None:
-            inner_html = _INNER.convert(self.expand(inner, 0)) if inner.strip() else ""
+            inner_html = _INNER.reset().convert(self.expand(inner, 0)) if inner.strip() else ""
         try:
             html = self.render(name, args, kwargs, inner_html)
         except Exception as exc:  # template errors are user mistakes: reported by the caller
@@ -143,7 +143,7 @@ class _NewsExtension(Extension):
 
     def extendMarkdown(self, md):
         md.preprocessors.register(_ShortcodePreprocessor(md, self.render, self.use, self.first_line),
-                                  "newsmirror_shortcodes", 40)
+                                  "newsmirror_shortcodes", 25)  # after whitespace normalising strips the stash markers
         md.inlinePatterns.register(_BareUrlProcessor(_BARE_URL, md), "newsmirror_bare_url", 5)
 
 
@@ -159,14 +159,22 @@ class Body:
     words: int
 
 
-def convert_body(text: str, first_line: int, render: ShortcodeRenderer, policy: LinkPolicy,
-                 use: ShortcodeUse) -> Body:
-    """Return the body converted to tokenised HTML; shortcode outcomes are recorded in `use`."""
-    md = markdown.Markdown(extensions=EXTENSIONS + [_NewsExtension(render, use, first_line)],
-                           output_format="html", extension_configs={"toc": {"slugify": _slugify_heading}})
-    html = md.convert(text)
-    html = tokenise_links(html, policy)
-    return Body(html=html, first_paragraph=first_paragraph_text(html), words=len(_text_of(html).split()))
+class BodyConverter:
+    """Converts bodies with one reused Markdown instance (building one costs as much as a short body)."""
+
+    def __init__(self, render: ShortcodeRenderer, policy: LinkPolicy):
+        self.policy = policy
+        self.extension = _NewsExtension(render, ShortcodeUse(), 1)
+        self.md = markdown.Markdown(extensions=EXTENSIONS + [self.extension], output_format="html",
+                                    extension_configs={"toc": {"slugify": _slugify_heading}})
+        self.preprocessor = self.md.preprocessors["newsmirror_shortcodes"]
+
+    def convert(self, text: str, first_line: int, use: ShortcodeUse) -> Body:
+        """Return the body as tokenised HTML; shortcode outcomes are recorded in `use`."""
+        self.preprocessor.use, self.preprocessor.first_line = use, first_line
+        html = self.md.reset().convert(text)
+        html = tokenise_links(html, self.policy)
+        return Body(html=html, first_paragraph=first_paragraph_text(html), words=len(_text_of(html).split()))
 
 
 def _slugify_heading(value: str, separator: str) -> str:

@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from fnmatch import fnmatchcase as fnmatch
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable
@@ -91,6 +92,10 @@ def content_files(config: Config) -> list[Path]:
     for folder, dirs, names in os.walk(config.content_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found += [Path(folder) / n for n in names if n.endswith(".md") and not n.startswith(".")]
+    if config.ignore:
+        found = [p for p in found
+                 if not any(fnmatch(p.relative_to(config.content_dir).as_posix(), pattern)
+                            for pattern in config.ignore)]
     return sorted(found)
 
 

@@ -84,7 +84,7 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
         crumbs = (home, Crumb(story.section.title, story.section.path), Crumb(story.title, story.path))
         pages.append(Page("article", story.path, story.layout + ".html", story.title, story.summary,
                           crumbs, feeds=site_feeds, language=story.language, direction=story.direction,
-                          article=story, section=story.section, source=story.source))
+                          article=story, section=story.section, source=story.source, line=story.line))
     pages.append(_home(config, stories, sections, site_feeds, common))
     for section in sections:
         listed = tuple(s for s in stories if s.section.key == section.key)
@@ -104,9 +104,9 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
     for item in [*(section_pages.values()), *articles]:
         target = item.path if isinstance(item, Article) else (
             by_key[item.section].path if item.section in by_key else "")
-        for alias in item.aliases:
+        for alias, line in zip(item.aliases, item.alias_lines):
             pages.append(Page("redirect", alias, "redirect.html", item.title or config.site.title,
-                              target=target, noindex=True, source=item.source, **common))
+                              target=target, noindex=True, source=item.source, line=line, **common))
     problems = _duplicate_paths(pages)
     refs, ref_problems = _resolve_refs(items, articles)
     return SitePlan(tuple(pages), tuple(feeds), stories, sections, refs, tuple(problems + ref_problems))
@@ -234,7 +234,8 @@ def _duplicate_paths(pages: list[Page]) -> list[Problem]:
         if first is not page:
             blamed = page.source or first.source
             other = first.source or f"the {first.kind} page"
-            problems.append(Problem(blamed, 0, f"writes {page.output}, which {other} writes too; "
+            line = page.line if page.source else first.line
+            problems.append(Problem(blamed, line, f"writes {page.output}, which {other} writes too; "
                                                "change the slug, date or alias of one of them"))
     return problems
 
@@ -246,15 +247,18 @@ def _resolve_refs(items: list, published: list[Article]) -> tuple[dict, list[Pro
         if isinstance(item, Article):
             for key in _ref_keys(item.name):
                 index.setdefault(key, item.path)
-    refs, problems = {}, []
+    refs: dict[str, str | None] = {}
+    missing: dict[str, list[str]] = {}
     for article in published:
         for target in ref_targets(article.body):
             path = next((index[k] for k in _ref_keys(target) if k in index), None)
             refs[target] = path
             if path is None:
-                problems.append(Problem(article.source, 0, f"{{{{< ref \"{target}\" >}}}}: no "
-                                                           "article has that path; the link goes nowhere",
-                                        warning=True))
+                missing.setdefault(target, []).append(article.source)
+    problems = [Problem(sources[0], 0, f"{{{{< ref \"{target}\" >}}}} names no article (in {len(sources)} "
+                                       "file(s)); the link points nowhere until the target exists",
+                        warning=True)
+                for target, sources in missing.items()]
     return refs, problems
 
 

@@ -63,6 +63,7 @@ class Story:
     direction: str
     layout: str
     source: str
+    line: int
     aliases: tuple[str, ...]
     featured: bool
     extra: dict = field(compare=False, default_factory=dict)
@@ -76,7 +77,7 @@ class Story:
                    authors=authors, image=article.image, body=Markup(article.body),
                    reading_minutes=article.reading_minutes, draft=article.draft, scheduled=scheduled,
                    language=language, direction=direction, layout=article.layout,
-                   source=article.source, aliases=article.aliases, featured=article.featured,
+                   source=article.source, line=article.line, aliases=article.aliases, featured=article.featured,
                    extra=article.extra)
 
 
@@ -141,6 +142,7 @@ class Page:
     article: Story | None = None
     section: Section | None = None
     source: str = ""          # the content file or layout a problem on this page is blamed on
+    line: int = 0             # and the line there
 
     @property
     def output(self) -> str:

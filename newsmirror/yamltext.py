@@ -7,7 +7,15 @@ from typing import Any
 
 import yaml
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe YAML that leaves dates as text: dates.parse_date reads them and names the bad ones."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()}
 
 
 @dataclass(frozen=True)
@@ -16,6 +24,7 @@ class YamlDoc:
 
     data: Any
     lines: dict[tuple, int]
+    source: str = ""
 
     def line(self, *keys: Any, default: int = 0) -> int:
         """Return the line where the key path was written (or of its closest parent)."""
@@ -43,17 +52,18 @@ def parse_yaml(text: str, first_line: int = 1) -> YamlDoc:
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = (mark.line if mark else 0) + first_line
+        last = first_line + max(text.count("\n") - (1 if text.endswith("\n") else 0), 0)
+        line = min((mark.line if mark else 0) + first_line, last)  # not past the closing fence
         message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
         raise YamlSyntaxError(line, message) from None
-    except yaml.YAMLError as exc:  # e.g. a constructor error without a mark
+    except (yaml.YAMLError, ValueError) as exc:  # a constructor error without a mark
         raise YamlSyntaxError(first_line, str(exc)) from None
     finally:
         loader.dispose()
     lines: dict[tuple, int] = {}
     if node is not None:
         _collect_lines(node, (), first_line, lines)
-    return YamlDoc(data, lines)
+    return YamlDoc(data, lines, text)
 
 
 def _collect_lines(node: yaml.Node, prefix: tuple, first_line: int, out: dict) -> None:
