@@ -15,7 +15,7 @@ from .errors import BuildError, Problem
 from .plan import BuildOptions
 from .views import slugify
 
-COMMANDS = ("build", "new", "clean")
+COMMANDS = ("build", "new", "check", "clean")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +59,15 @@ def make_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentP
     sub.add_argument("title", help="the headline, quoted")
     _common(sub)
     subs["new"] = sub
+    sub = commands.add_parser("check", help="check the built mirrors for leaked addresses",
+                              description="Read output/<host>/ of every mirror and report any reference "
+                                          "to a former domain, and any URL on another mirror's host "
+                                          "outside the allowed places (canonical pointing at the primary, "
+                                          "the 'also reachable at' list, onion-location, mirrors.json). "
+                                          "Exit status 1 when anything is found.")
+    _common(sub)
+    sub.add_argument("--mirror", action="append", metavar="HOST", help="check only this mirror (repeatable)")
+    subs["check"] = sub
     sub = commands.add_parser("clean", help="remove the output folder",
                               description="Remove the output folder (paths.output) and everything in it.")
     _common(sub)
@@ -81,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     say = _printer(args.quiet)
     try:
         config = load_config(args.config)
-        return {"build": run_build, "new": run_new, "clean": run_clean}[args.command](args, config, say)
+        return {"build": run_build, "new": run_new, "check": run_check,
+                "clean": run_clean}[args.command](args, config, say)
     except BuildError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -108,18 +118,37 @@ def _now(value: str | None, config: Config) -> datetime:
     return moment
 
 
+def _hosts(args, config: Config) -> list[str] | None:
+    """Return the hosts named by --mirror (None for all), or raise naming the unknown ones."""
+    if not args.mirror:
+        return None
+    unknown = [h for h in args.mirror if config.mirror(h) is None]
+    if unknown:
+        known = ", ".join(m.host for m in config.mirrors)
+        raise BuildError([Problem("--mirror", 0, f"no mirror '{h}' in {config.path.name} "
+                                                 f"(mirrors: {known})") for h in unknown])
+    return args.mirror
+
+
+def run_check(args, config: Config, say) -> int:
+    """Run the leak check over the built mirrors; return 1 when anything leaks."""
+    from .leaks import check_leaks
+
+    report = check_leaks(config, _hosts(args, config))
+    for problem in report.problems:
+        print(problem, file=sys.stderr)
+    if report.problems:
+        print(f"error: {len(report.problems)} leak(s) in {report.mirrors} mirror(s)", file=sys.stderr)
+        return 1
+    say(f"No leaks: {report.files} files in {report.mirrors} mirrors checked")
+    return 0
+
+
 def run_build(args, config: Config, say) -> int:
     """Build the site and print a one-line summary; return the exit status."""
     from .pipeline import build_site
 
-    hosts = None
-    if args.mirror:
-        unknown = [h for h in args.mirror if config.mirror(h) is None]
-        if unknown:
-            known = ", ".join(m.host for m in config.mirrors)
-            raise BuildError([Problem("--mirror", 0, f"no mirror '{h}' in {config.path.name} "
-                                                     f"(mirrors: {known})") for h in unknown])
-        hosts = args.mirror
+    hosts = _hosts(args, config)
     options = BuildOptions(now=_now(args.now, config), drafts=args.drafts, future=args.future)
     result = build_site(config, options, hosts, _progress(args.quiet))
     for warning in result.warnings if (args.verbose or len(result.warnings) <= 20) else result.warnings[:20]:

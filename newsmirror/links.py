@@ -60,6 +60,12 @@ class LinkPolicy:
         return token.format(path.lstrip("/")) + suffix
 
 
+def token_path(value: str) -> str | None:
+    """Return the site path inside a path token (what tokenise made of an own URL), else None."""
+    m = _TOKEN.fullmatch(value.split("?")[0].split("#")[0]) if value.startswith("\ue000") else None
+    return m.group(2) if m and m.group(1) == "p" else None
+
+
 def relative_url(from_path: str, to_path: str) -> str:
     """Return the URL that leads from the page at site path `from_path` to site path `to_path`."""
     base = from_path.split("/")[:-1]          # the folder the page is in

@@ -58,7 +58,8 @@ def build_site(config: Config, options: BuildOptions, hosts: Iterable[str] | Non
     problems += _static_clashes(plan, static, config)
     if problems:
         raise BuildError(problems + warnings)
-    staging = Staging(config.output_dir, [m.host for m in mirrors])
+    staging = Staging(config.output_dir, [m.host for m in mirrors],
+                      [m.host for m in config.mirrors] if hosts is None else None)
     try:
         problems = render_mirrors(config, plan, mirrors, static, staging, progress)
         if problems:

@@ -68,7 +68,7 @@ def mirrors_json(config: Config, updated: datetime | None) -> bytes:
     for mirror in config.mirrors[1:]:
         alternatives.append({
             "proto": mirror.scheme if not mirror.is_onion else "tor",
-            "type": "tor" if mirror.is_onion else "mirror",
+            "type": "mirror",
             "url": mirror.url,
             "created_at": stamp,
             "updated_at": stamp,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STAGING = ".newsmirror-staging"
+HOSTS_FILE = ".newsmirror-hosts"   # which folders of output/ are mirrors newsmirror wrote
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,13 @@ class WriteReport:
 class Staging:
     """Collects a build's files for several mirror folders; commit() makes them the site."""
 
-    def __init__(self, output_dir: Path, hosts: list[str]):
+    def __init__(self, output_dir: Path, hosts: list[str], all_hosts: list[str] | None = None):
         self.output_dir = output_dir
         self.folder = output_dir / STAGING
         if self.folder.exists():
             shutil.rmtree(self.folder)  # left by a build that was killed: never part of the site
         self.hosts = hosts
+        self.all_hosts = all_hosts   # every current mirror, when this build may retire old ones
         self.roots = {host: (output_dir / host) for host in hosts}
         self.files: dict[str, set[str]] = {host: set() for host in hosts}
         self.changed: list[tuple[str, str]] = []
@@ -64,8 +66,33 @@ class Staging:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.folder / host / rel, target)
         removed = sum(self._remove_stale(host) for host in self.hosts)
+        removed += self._retire_hosts()
         shutil.rmtree(self.folder, ignore_errors=True)
         return WriteReport(len(self.changed), removed, self.unchanged)
+
+    def _retire_hosts(self) -> int:
+        """Remove folders of mirrors that an earlier build wrote and the config no longer lists.
+
+        A domain moved to `former:` must stop being deployed; folders newsmirror did not write
+        are never touched."""
+        record = self.output_dir / HOSTS_FILE
+        try:
+            previous = set(record.read_text(encoding="utf-8").split())
+        except FileNotFoundError:
+            previous = set()
+        current = set(self.all_hosts if self.all_hosts is not None else self.hosts)
+        removed = 0
+        if self.all_hosts is not None:
+            for host in sorted(previous - current):
+                folder = self.output_dir / host
+                if host and "/" not in host and folder.is_dir():
+                    removed += sum(1 for p in folder.rglob("*") if p.is_file())
+                    shutil.rmtree(folder)
+            previous = set()
+        text = "".join(f"{h}\n" for h in sorted(previous | current))
+        if not _same_bytes(record, text.encode("utf-8")):
+            record.write_text(text, encoding="utf-8")
+        return removed
 
     def _remove_stale(self, host: str) -> int:
         """Delete files under a mirror folder that this build did not produce; return how many."""

@@ -1,0 +1,96 @@
+"""The leak check: no mirror may point readers at a seized domain or, outside a few allowed
+places, at another mirror's address (a reader who came through one address stays on it)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+from .errors import Problem, display_path
+from .mirrors import Mirror, bare_domain
+
+TEXT_SUFFIXES = {".html", ".xml", ".txt", ".json", ".css", ".js", ".svg", ".webmanifest", ""}
+_URL_HOST = re.compile(r"(?:https?:)?//([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)[^\s\"'<>)]*", re.IGNORECASE)
+# where another mirror's address belongs: canonical and og:url (pointing at the primary),
+# onion-location, JSON-LD ids, and the "also reachable at" list the layouts mark
+_ALLOWED_HTML = re.compile(
+    r"<link\b[^>]*\brel=\"canonical\"[^>]*>|<meta\b[^>]*\bproperty=\"og:url\"[^>]*>"
+    r"|<meta\b[^>]*\bhttp-equiv=\"onion-location\"[^>]*>"
+    r"|<script\b[^>]*type=\"application/ld\+json\"[^>]*>.*?</script>"
+    r"|<(?P<tag>[a-z]+)\b[^>]*\bdata-newsmirror=\"alternates\"[^>]*>.*?</(?P=tag)>",
+    re.IGNORECASE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class LeakReport:
+    """What the check read and what it found."""
+
+    files: int
+    mirrors: int
+    problems: tuple[Problem, ...]
+
+
+def check_leaks(config: Config, hosts: list[str] | None = None) -> LeakReport:
+    """Return every reference to a former domain, or to another mirror outside the allowed places."""
+    former = {bare_domain(d) for d in config.former}
+    problems: list[Problem] = []
+    files = 0
+    mirrors = [m for m in config.mirrors if hosts is None or m.host in hosts]
+    for mirror in mirrors:
+        root = config.output_dir / mirror.host
+        if not root.is_dir():
+            problems.append(Problem(display_path(root, config.root), 0,
+                                    "not built yet: run `python build.py` first"))
+            continue
+        others = {bare_domain(m.host): m for m in config.mirrors if m is not mirror}
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            if path.suffix.lower() not in TEXT_SUFFIXES:
+                continue
+            files += 1
+            shown = display_path(path, config.root)
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            problems += _former_mentions(text, former, shown)
+            if path.name == "mirrors.json" and path.parent == root:
+                continue  # its whole purpose is to list the other addresses
+            problems += _mirror_references(text, path.suffix.lower() == ".html", others, config,
+                                           mirror, shown)
+    return LeakReport(files, len(mirrors), tuple(problems))
+
+
+def _former_mentions(text: str, former: set[str], shown: str) -> list[Problem]:
+    """Return a problem for each mention of a former domain, linked or not."""
+    if not former:
+        return []
+    names = "|".join(re.escape(d) for d in sorted(former, key=len, reverse=True))
+    return [Problem(shown, _line(text, m.start()), f"refers to the former domain {m.group(0)}")
+            for m in re.finditer(rf"(?<![\w.-])(?:www\.)?(?:{names})(?![\w-])", text, re.IGNORECASE)]
+
+
+def _mirror_references(text: str, is_html: bool, others: dict[str, Mirror], config: Config,
+                       mirror: Mirror, shown: str) -> list[Problem]:
+    """Return a problem for each URL on another mirror's host outside the allowed places."""
+    allowed_canonical = config.primary.host if mirror.canonical == "primary" else mirror.host
+    if is_html:
+        def blank(m: re.Match) -> str:
+            piece = m.group(0)
+            hosts = {bare_domain(h.lower()) for h in _URL_HOST.findall(piece)}
+            ok = {bare_domain(allowed_canonical)} | {bare_domain(mirror.host)}
+            if "onion-location" in piece.lower() or "alternates" in piece:
+                ok |= set(others)
+            # keep line numbers: replace the allowed piece by as many newlines as it had
+            return "\n" * piece.count("\n") if hosts <= ok else piece
+        text = _ALLOWED_HTML.sub(blank, text)
+    problems = []
+    for m in _URL_HOST.finditer(text):
+        host = bare_domain(m.group(1).lower())
+        if host in others and not any(m.group(0).startswith(p) for p in config.preserve):
+            problems.append(Problem(shown, _line(text, m.start()),
+                                    f"refers to another mirror, {others[host].host}; a reader here "
+                                    "should stay on this address"))
+    return problems
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
