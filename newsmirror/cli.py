@@ -23,7 +23,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="the site's config file (default: ./config.yaml); paths in it are "
                              "relative to its folder")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print every warning and step")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every warning (by default the first 20)")
 
 
 def _build_options(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ from .links import LinkPolicy
 from .plan import BuildOptions, SitePlan, plan_site
 from .render import Renderer, TemplateProblem, make_environment, site_view
 from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
-from .writer import Staging, WriteReport
+from .writer import Staging, WriteReport, stage_file
 
 Progress = Callable[[str, int, int], None]
 PARALLEL_FROM = 200   # below this many files, starting worker processes costs more than it saves
@@ -179,30 +179,88 @@ def _static_clashes(plan: SitePlan, static: list[tuple[str, Path]], config: Conf
             for rel, path in static if rel in generated]
 
 
+PARALLEL_RENDER_FROM = 400   # pages x mirrors below which one process is faster
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """What rendering a slice of pages did: (host, output path, changed) per file, and problems."""
+
+    files: tuple[tuple[str, str, bool], ...]
+    problems: tuple[Problem, ...]
+
+
+class _RenderJob:
+    """Everything needed to render any page for any mirror; one per process."""
+
+    def __init__(self, config: Config, plan: SitePlan, mirrors, staging: Path):
+        env = make_environment(config)
+        site = site_view(config, plan.sections)
+        self.plan, self.staging = plan, staging
+        self.targets = [(m.host, config.output_dir / m.host, Renderer(config, env, site, m, plan.refs))
+                        for m in mirrors]
+        self.seen_dirs: dict[str, bool] = {}
+
+    def run(self, span: tuple[int, int]) -> _Rendered:
+        """Render pages[start:stop] for every mirror into the staging folder."""
+        files, problems = [], []
+        for page in self.plan.pages[span[0]:span[1]]:
+            for host, root, renderer in self.targets:
+                try:
+                    data = renderer.render(page)
+                except TemplateProblem as exc:
+                    problems.append(exc.problem)
+                    if len(problems) > 50:   # one broken layout fails every page: enough said
+                        return _Rendered(tuple(files), tuple(problems))
+                    continue
+                files.append((host, page.output,
+                              stage_file(self.staging, root, host, page.output, data, self.seen_dirs)))
+        return _Rendered(tuple(files), tuple(problems))
+
+
+_WORKER_JOB: list[_RenderJob] = []   # the job of a worker process, set once when it starts
+
+
+def _start_worker(job: _RenderJob) -> None:
+    _WORKER_JOB.append(job)
+
+
+def _run_in_worker(span: tuple[int, int]) -> _Rendered:
+    return _WORKER_JOB[0].run(span)
+
+
 def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Staging,
                    progress: Progress) -> list[Problem]:
     """Render every page, feed and file for each mirror into `staging`; return template problems."""
-    env = make_environment(config)
-    site = site_view(config, plan.sections)
-    static_bytes = [(rel, path.read_bytes()) for rel, path in static]
-    newest = plan.stories[0].date if plan.stories else None
+    job = _RenderJob(config, plan, mirrors, staging.folder)
+    count = len(plan.pages)
+    workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
-    total = len(plan.pages) * len(mirrors)
-    done = 0
+    if count * len(mirrors) < PARALLEL_RENDER_FROM or workers < 2:
+        results: Iterable[_Rendered] = [job.run((0, count))]
+        pool = None
+    else:
+        # forked workers inherit the plan instead of receiving it pickled
+        pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_start_worker,
+                                   initargs=(job,))
+        size = max(20, count // (workers * 6))
+        results = pool.map(_run_in_worker, [(i, min(i + size, count)) for i in range(0, count, size)])
+    try:
+        done = 0
+        for result in results:
+            for host, rel, changed in result.files:
+                staging.record(host, rel, changed)
+            problems += result.problems
+            done += len(result.files)
+            progress("render", done, count * len(mirrors))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if problems:
+        return problems[:51]
+    newest = plan.stories[0].date if plan.stories else None
+    static_bytes = [(rel, path.read_bytes()) for rel, path in static]
     for mirror in mirrors:
-        renderer = Renderer(config, env, site, mirror, plan.refs)
-        for page in plan.pages:
-            try:
-                staging.add(mirror.host, page.output, renderer.render(page))
-            except TemplateProblem as exc:
-                problems.append(exc.problem)
-                if len(problems) > 50:   # one broken layout fails every page: enough said
-                    return problems
-            done += 1
-            if done % 200 == 0:
-                progress("render", done, total)
-        if problems:
-            continue
         for feed in plan.feeds:
             staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs))
             staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs))
@@ -215,5 +273,4 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
             staging.add(mirror.host, "CNAME", domain_file)
         for rel, data in static_bytes:
             staging.add(mirror.host, rel, data)
-    progress("render", total, total)
     return problems

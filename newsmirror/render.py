@@ -70,8 +70,8 @@ class Share:
 class PageContext:
     """The `page` variable: a planned Page plus what depends on the mirror (its canonical URL)."""
 
-    def __init__(self, page: Page, canonical: str):
-        self._page, self.canonical = page, canonical
+    def __init__(self, page: Page, canonical: str, noindex: bool):
+        self._page, self.canonical, self.noindex = page, canonical, noindex
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._page, name)
@@ -140,7 +140,8 @@ class Renderer:
                 Markup(mirror.head_html), self.alternates,
                 self.onion.absolute(page.path) if self.onion and not mirror.is_onion
                 and page.kind != "404" else None),
-            "page": PageContext(page, self.canonical_mirror.absolute(page.path)),
+            "page": PageContext(page, self.canonical_mirror.absolute(page.path),
+                                page.noindex or not mirror.robots),
             "link": link,
             "absolute": lambda target: _link_target(target, mirror.absolute),
             "article": None,

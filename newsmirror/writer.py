@@ -37,21 +37,21 @@ class Staging:
         self.files: dict[str, set[str]] = {host: set() for host in hosts}
         self.changed: list[tuple[str, str]] = []
         self.unchanged = 0
+        self.seen_dirs: dict[str, bool] = {}
 
     def add(self, host: str, rel: str, data: bytes) -> None:
         """Stage one file of a mirror unless the site already has exactly these bytes."""
-        root = self.roots[host]
-        target = root / rel
-        if not target.resolve().is_relative_to(root.resolve()) or rel in self.files[host]:
-            raise ValueError(f"bad or repeated output path {rel!r} for {host}")  # plan prevents this
+        self.record(host, rel, stage_file(self.folder, self.roots[host], host, rel, data, self.seen_dirs))
+
+    def record(self, host: str, rel: str, changed: bool) -> None:
+        """Note a file staged (changed) or found identical, here or by a worker process."""
+        if rel in self.files[host]:
+            raise ValueError(f"output path {rel!r} written twice for {host}")  # the plan prevents this
         self.files[host].add(rel)
-        if _same_bytes(target, data):
+        if changed:
+            self.changed.append((host, rel))
+        else:
             self.unchanged += 1
-            return
-        staged = self.folder / host / rel
-        staged.parent.mkdir(parents=True, exist_ok=True)
-        staged.write_bytes(data)
-        self.changed.append((host, rel))
 
     def abort(self) -> None:
         """Throw the staged files away; output/ stays as it was."""
@@ -108,6 +108,35 @@ class Staging:
             if folder != str(root) and not os.listdir(folder):
                 os.rmdir(folder)
         return removed
+
+
+def stage_file(staging: Path, root: Path, host: str, rel: str, data: bytes,
+               seen_dirs: dict[str, bool]) -> bool:
+    """Write `data` to the staging copy of root/rel unless root/rel already holds it.
+
+    Returns whether the file changed. `seen_dirs` caches folder checks and creations (a site
+    has a folder per article, and resolving or creating each twice is most of the I/O)."""
+    parent, _, name = rel.rpartition("/")
+    if not _inside(root, parent, seen_dirs) or name in ("", ".", ".."):
+        raise ValueError(f"output path {rel!r} leaves {root}")  # plan and config prevent this
+    if _same_bytes(root / rel, data):
+        return False
+    folder = f"{host}/{parent}"
+    if folder not in seen_dirs:
+        (staging / folder).mkdir(parents=True, exist_ok=True)
+        seen_dirs[folder] = True
+    with open(staging / host / rel, "wb") as f:
+        f.write(data)
+    return True
+
+
+def _inside(root: Path, parent: str, seen_dirs: dict[str, bool]) -> bool:
+    """Return whether the folder root/parent stays inside root, following symlinks."""
+    key = f"{root}\0{parent}"
+    if key not in seen_dirs:
+        real = Path(os.path.realpath(os.path.join(root, parent)))
+        seen_dirs[key] = real.is_relative_to(os.path.realpath(root))
+    return seen_dirs[key]
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
