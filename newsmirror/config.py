@@ -145,6 +145,7 @@ MIRROR_KEYS: _Spec = {
     "canonical": (lambda v: v in ("primary", "self"), "primary or self", None),
     "robots": (lambda v: v in ("index", "noindex"), "index or noindex", "index"),
     "head": (_is_str, "HTML text", ""),
+    "index_links": (_is_bool, "true or false", False),
 }
 SECTION_KEYS: _Spec = {"title": (_is_str, "text", None), "description": (_is_str, "text", "")}
 AUTHOR_KEYS: _Spec = {"name": (_is_str, "text", None), "bio": (_is_str, "text", "")}
@@ -290,7 +291,8 @@ def _read_mirrors(check: _Checker, items: list, site_canonical: str) -> tuple[Mi
         mirrors.append(Mirror(
             url=url, host=host, prefix=prefix, scheme=scheme, label=values["label"] or host,
             banner=values["banner"], canonical=values["canonical"] or site_canonical,
-            robots=values["robots"] == "index", head_html=values["head"], is_primary=not mirrors))
+            robots=values["robots"] == "index", head_html=values["head"],
+            index_links=values["index_links"], is_primary=not mirrors))
     return tuple(mirrors)
 
 

@@ -23,6 +23,7 @@ class Mirror:
     canonical: str = "primary"
     robots: bool = True
     head_html: str = ""
+    index_links: bool = False
     is_primary: bool = False
 
     @property

@@ -132,7 +132,11 @@ class Renderer:
             link = lambda target: _link_target(target, mirror.rooted)  # noqa: E731 (served at any URL)
         else:
             here = page.output
-            link = lambda target: _link_target(target, lambda p: relative_url(here, p))  # noqa: E731
+            if mirror.index_links:  # a bucket without index documents, or pages opened as files
+                link = lambda target: _link_target(  # noqa: E731
+                    target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p))
+            else:
+                link = lambda target: _link_target(target, lambda p: relative_url(here, p))  # noqa: E731
         context: dict[str, Any] = {
             "site": self.site,
             "mirror": MirrorView(
