@@ -124,8 +124,10 @@ def _shown(path: Path, root: Path) -> str:
 
 def parse_text(raw: bytes, path: Path, shown: str, settings: ParseSettings) -> Parsed:
     """Return the parsed file from its bytes (see parse_file)."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[:exc.start].count(b"\n") + 1
         return Parsed(None, (Problem(shown, line, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
@@ -408,8 +410,9 @@ def _aliases(value: Any, doc, shown: str, problems: list) -> tuple[str, ...]:
                                                  "folder; give a path inside the site like /old/url/"))
             continue
         site_path = clean.lstrip("/")
-        if path.endswith("/") and site_path:
-            site_path += "/"
+        last = site_path.rsplit("/", 1)[-1]
+        if site_path and (path.endswith("/") or not last.lower().endswith((".html", ".htm"))):
+            site_path += "/"  # like Hugo: /event/foo redirects from event/foo/index.html
         if not site_path:
             problems.append(Problem(shown, line, f"aliases: '{item}' is the home page; remove it"))
             continue
@@ -434,8 +437,8 @@ def _shortcodes(layouts_dir: Path):
     def render(name: str, args: list, kwargs: dict, inner: str | None) -> str | None:
         if name not in names:
             return None
-        template = env.get_template(f"{name}.html")
         try:
+            template = env.get_template(f"{name}.html")
             return template.render(args=args, kwargs=kwargs, inner=Markup(inner) if inner is not None else None)
         except jinja2.TemplateError as exc:
             line = getattr(exc, "lineno", None) or _template_line(exc)

@@ -15,7 +15,7 @@ from .errors import BuildError, Problem
 from .plan import BuildOptions
 from .views import slugify
 
-COMMANDS = ("build", "new", "check", "clean")
+COMMANDS = ("build", "new", "check", "clean", "serve")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -72,6 +72,23 @@ def make_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentP
                               description="Remove the output folder (paths.output) and everything in it.")
     _common(sub)
     subs["clean"] = sub
+    sub = commands.add_parser("serve", help="build one mirror into a temporary folder and serve it with "
+                                            "live reload",
+                              description="Build one mirror (the primary by default) into a temporary "
+                                          "folder with http://BIND:PORT/ as its address, serve it, and "
+                                          "rebuild and reload the browser whenever content/, layouts/, "
+                                          "static/ or the config change. output/ is never touched. "
+                                          "Ctrl-C stops.")
+    _common(sub)
+    sub.add_argument("--mirror", metavar="HOST", help="preview this mirror (default: the primary)")
+    sub.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
+    sub.add_argument("--bind", default="127.0.0.1", metavar="ADDRESS",
+                     help="address to listen on (default: 127.0.0.1; 0.0.0.0 lets other machines in)")
+    sub.add_argument("--drafts", action="store_true", help="include articles with `draft: true`")
+    sub.add_argument("--future", action="store_true", help="include scheduled articles (dated in the future)")
+    sub.add_argument("--now", metavar="DATETIME", help="judge schedules and expiry as of this time "
+                                                       "(default: the clock at each rebuild)")
+    subs["serve"] = sub
     return parser, subs
 
 
@@ -91,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         return {"build": run_build, "new": run_new, "check": run_check,
-                "clean": run_clean}[args.command](args, config, say)
+                "clean": run_clean, "serve": run_serve}[args.command](args, config, say)
     except BuildError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -197,6 +214,15 @@ def run_new(args, config: Config, say) -> int:
     say(f"Wrote {path.relative_to(config.root)} (a draft: preview with --drafts, remove `draft: true` "
         "to publish)")
     return 0
+
+
+def run_serve(args, config: Config, say) -> int:
+    """Serve a live preview of one mirror until Ctrl-C; return the exit status."""
+    from .preview import ServeOptions, serve_site
+
+    options = ServeOptions(mirror=args.mirror, bind=args.bind, port=args.port, drafts=args.drafts,
+                           future=args.future, now=_now(args.now, config) if args.now else None)
+    return serve_site(config, options, say, _progress(args.quiet), args.verbose)
 
 
 def run_clean(args, config: Config, say) -> int:

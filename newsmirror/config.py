@@ -180,6 +180,7 @@ class _Checker:
                 hint = " (quote it)" if isinstance(value, (bool, int, float)) and what == "text" else ""
                 self.problem(keys + (key,), f"{label}: expected {what}, got {_type_name(value)} "
                                             f"{value!r}{hint}")
+                out[key] = spec[key][2]   # go on with the default so every problem is found in one run
                 continue
             out[key] = value
         for key, (_, what, default) in spec.items():
@@ -210,12 +211,10 @@ def load_config(path: Path) -> Config:
     top = check.block(doc.data if doc.data is not None else {}, TOP_KEYS, (), {"site", "mirrors"})
     site = _read_site(check, top["site"] or {})
     permalink = _check_permalink(check, top["permalink"])
-    sections = tuple(
-        SectionInfo(str(key), **check.block(value or {}, SECTION_KEYS, ("sections", key), {"title"}))
-        for key, value in top["sections"].items())
-    authors = tuple(
-        AuthorInfo(str(key), **check.block(value or {}, AUTHOR_KEYS, ("authors", key), {"name"}))
-        for key, value in top["authors"].items())
+    sections = tuple(_named(SectionInfo, check, key, value, SECTION_KEYS, "sections", "title")
+                     for key, value in top["sections"].items())
+    authors = tuple(_named(AuthorInfo, check, key, value, AUTHOR_KEYS, "authors", "name")
+                    for key, value in top["authors"].items())
     mirrors = _read_mirrors(check, top["mirrors"] or [], top["canonical"])
     former = tuple(_read_former(check, top["former"], mirrors))
     paths = check.block(top["paths"], PATH_KEYS, ("paths",))
@@ -228,6 +227,13 @@ def load_config(path: Path) -> Config:
         mirrors=mirrors, former=former, preserve=tuple(top["preserve"]), ignore=tuple(top["ignore"]),
         content_dir=(root / paths["content"]).resolve(), layouts_dir=(root / paths["layouts"]).resolve(),
         static_dir=(root / paths["static"]).resolve(), output_dir=(root / paths["output"]).resolve())
+
+
+def _named(kind, check: _Checker, key: Any, value: Any, spec: _Spec, block: str, name: str):
+    """Return a section or author profile; a missing or bad name falls back to the key."""
+    values = check.block(value or {}, spec, (block, key), {name})
+    values[name] = values[name] or str(key)
+    return kind(str(key), **values)
 
 
 def _read_site(check: _Checker, data: Any) -> SiteInfo:

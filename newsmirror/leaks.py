@@ -6,13 +6,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from .config import Config
 from .errors import Problem, display_path
 from .mirrors import Mirror, bare_domain
 
-TEXT_SUFFIXES = {".html", ".xml", ".txt", ".json", ".css", ".js", ".svg", ".webmanifest", ""}
-_URL_HOST = re.compile(r"(?:https?:)?//([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)[^\s\"'<>)]*", re.IGNORECASE)
+# the host alone, so a URL nested in another (a share link's ?url=) is found too
+_URL_HOST = re.compile(r"(?:https?:)?//([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)", re.IGNORECASE)
+_OUTER = re.compile(r"[^\s\"'<>]*$")
+_URL_REST = re.compile(r"[^\s\"'<>)&?#]*")
 # where another mirror's address belongs: canonical and og:url (pointing at the primary),
 # onion-location, JSON-LD ids, and the "also reachable at" list the layouts mark
 _ALLOWED_HTML = re.compile(
@@ -46,16 +49,17 @@ def check_leaks(config: Config, hosts: list[str] | None = None) -> LeakReport:
             continue
         others = {bare_domain(m.host): m for m in config.mirrors if m is not mirror}
         for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            if path.suffix.lower() not in TEXT_SUFFIXES:
-                continue
+            data = path.read_bytes()
+            if b"\0" in data[:8192]:
+                continue  # images and other binary files: no addresses a reader follows
             files += 1
             shown = display_path(path, config.root)
-            text = path.read_bytes().decode("utf-8", errors="replace")
+            text = data.decode("utf-8", errors="replace")
             problems += _former_mentions(text, former, shown)
             if path.name == "mirrors.json" and path.parent == root:
                 continue  # its whole purpose is to list the other addresses
-            problems += _mirror_references(text, path.suffix.lower() == ".html", others, config,
-                                           mirror, shown)
+            problems += _mirror_references(text, path.suffix.lower() in (".html", ".htm"), others,
+                                           config, mirror, shown)
     return LeakReport(files, len(mirrors), tuple(problems))
 
 
@@ -64,8 +68,10 @@ def _former_mentions(text: str, former: set[str], shown: str) -> list[Problem]:
     if not former:
         return []
     names = "|".join(re.escape(d) for d in sorted(former, key=len, reverse=True))
+    # any subdomain counts: whoever holds a seized domain holds all of them
+    pattern = rf"(?<![\w.-])(?:[a-z0-9-]+\.)*(?:{names})(?![\w-]|\.[\w-])"
     return [Problem(shown, _line(text, m.start()), f"refers to the former domain {m.group(0)}")
-            for m in re.finditer(rf"(?<![\w.-])(?:www\.)?(?:{names})(?![\w-])", text, re.IGNORECASE)]
+            for m in re.finditer(pattern, text, re.IGNORECASE)]
 
 
 def _mirror_references(text: str, is_html: bool, others: dict[str, Mirror], config: Config,
@@ -83,10 +89,20 @@ def _mirror_references(text: str, is_html: bool, others: dict[str, Mirror], conf
             return "\n" * piece.count("\n") if hosts <= ok else piece
         text = _ALLOWED_HTML.sub(blank, text)
     problems = []
-    for m in _URL_HOST.finditer(text):
+    # a URL can also hide percent-encoded inside another one (a share link's ?url=)
+    scanned = unquote(text) if "%2F" in text or "%2f" in text else text
+    for m in _URL_HOST.finditer(scanned):
         host = bare_domain(m.group(1).lower())
-        if host in others and not any(m.group(0).startswith(p) for p in config.preserve):
-            problems.append(Problem(shown, _line(text, m.start()),
+        other = others.get(host)
+        if other is None:
+            continue
+        path = _URL_REST.match(scanned, m.end()).group(0) or "/"
+        if other.prefix != "/" and not (path + "/").startswith(other.prefix):
+            continue  # the same host serves other sites outside the mirror's prefix
+        url = m.group(0) + path
+        outer = _OUTER.search(scanned, 0, m.start()).group(0) + url   # the link it may sit inside
+        if not any(url.startswith(p) or outer.startswith(p) for p in config.preserve):
+            problems.append(Problem(shown, _line(scanned, m.start()),
                                     f"refers to another mirror, {others[host].host}; a reader here "
                                     "should stay on this address"))
     return problems

@@ -15,7 +15,7 @@ from .mirrors import bare_domain
 
 TOKEN_PATH = "\ue000p{}\ue001"   # a link to a site path, made page-relative per page
 TOKEN_ABS = "\ue000a{}\ue001"    # a URL shown as text: the mirror's absolute URL
-TOKEN_REF = "\ue000r{}\ue001"    # a Hugo {{< ref >}} target, resolved once all articles are known
+TOKEN_REF = "\ue000r{}\ue001"    # a Hugo {{< ref >}} target (hex, so Markdown leaves it alone)
 _TOKEN = re.compile("\ue000([par])([^\ue001]*)\ue001")
 _KEEP = ("#", "mailto:", "tel:", "data:", "javascript:", "sms:", "ftp:")
 
@@ -48,7 +48,9 @@ class LinkPolicy:
                 return url
             path = parts.path or "/"
             for mirror_host, prefix in self.prefixes:
-                if host == mirror_host and path.startswith(prefix):
+                if host == mirror_host:
+                    if not (path + "/").startswith(prefix):
+                        return url  # another tenant of a shared host (a CDN, a bucket)
                     path = "/" + path[len(prefix):]
         elif url.startswith("/"):
             parts = urlsplit(url)
@@ -89,7 +91,7 @@ def resolve_tokens(html: str, link: Callable[[str], str], absolute: Callable[[st
             return link(value)
         if kind == "a":
             return absolute(value)
-        target = refs(value)
+        target = refs(bytes.fromhex(value).decode("utf-8"))
         return link(target) if target is not None else "#"
 
     return _TOKEN.sub(one, html)
@@ -97,4 +99,4 @@ def resolve_tokens(html: str, link: Callable[[str], str], absolute: Callable[[st
 
 def ref_targets(html: str) -> list[str]:
     """Return the {{< ref >}} targets named in a tokenised body."""
-    return [m.group(2) for m in _TOKEN.finditer(html) if m.group(1) == "r"]
+    return [bytes.fromhex(m.group(2)).decode("utf-8") for m in _TOKEN.finditer(html) if m.group(1) == "r"]

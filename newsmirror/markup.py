@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import xml.etree.ElementTree as etree
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
 import markdown
 from markdown.extensions import Extension
-from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 
 from .links import TOKEN_REF, LinkPolicy
@@ -29,7 +27,10 @@ _SHORTCODE = re.compile(
 _ATTR = re.compile(r"""(?P<pre>\s(?P<name>href|src|srcset|poster|data|action|cite)\s*=\s*)(?P<q>["'])(?P<url>.*?)(?P=q)""",
                    re.IGNORECASE)
 _TAG = re.compile(r"<[a-zA-Z][^<>]*>")
-_BARE_URL = r"(?<![\w/])(https?://[^\s<>\"'\]\[`]+[^\s<>\"'\]\[`.,;:!?)])"
+_BARE_URL = re.compile(r"(?<![\w/=\"'])(https?://[^\s<>\"'\]\[`\x02\x03]+[^\s<>\"'\]\[`.,;:!?)\x02\x03])")
+# text that is already a link, code, or a tag: a bare URL there stays as it is
+_NOT_TEXT = re.compile(r"<a\b.*?</a>|<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>|"
+                       r"<style\b.*?</style>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass
@@ -71,6 +72,13 @@ class _ShortcodePreprocessor(Preprocessor):
         text = "\n".join(lines)
         if "{{" not in text:
             return lines
+        starts = {m.start() for m in _SHORTCODE.finditer(text)}
+        for m in re.finditer(r"\{\{[<%]", text):
+            if m.start() not in starts:
+                line = self.first_line + text.count("\n", 0, m.start())
+                name = re.match(r"\{\{[<%]\s*/?\s*([\w.-]*)", text[m.start():]).group(1) or "?"
+                self.use.errors.append((line, f"shortcode {name}: its tag is not closed; check its quotes "
+                                              "and the closing >}} (or %}})"))
         return self.expand(text, 0).split("\n")
 
     def expand(self, text: str, base_offset: int) -> str:
@@ -110,7 +118,7 @@ class _ShortcodePreprocessor(Preprocessor):
         args, kwargs = parsed
         if name in ("ref", "relref"):
             target = args[0] if args else kwargs.get("path", "")
-            return TOKEN_REF.format(target)
+            return TOKEN_REF.format(target.encode("utf-8").hex())
         inner_html = None
         if inner is not None:
             inner_html = _INNER.reset().convert(self.expand(inner, 0)) if inner.strip() else ""
@@ -126,16 +134,6 @@ class _ShortcodePreprocessor(Preprocessor):
         return self.md.htmlStash.store(html)
 
 
-class _BareUrlProcessor(InlineProcessor):
-    """Turns plain https:// URLs in text into links, as readers expect from a news page."""
-
-    def handleMatch(self, m, data):
-        el = etree.Element("a")
-        el.set("href", m.group(1))
-        el.text = markdown.util.AtomicString(m.group(1))
-        return el, m.start(0), m.end(0)
-
-
 class _NewsExtension(Extension):
     def __init__(self, render: ShortcodeRenderer, use: ShortcodeUse, first_line: int):
         super().__init__()
@@ -144,7 +142,6 @@ class _NewsExtension(Extension):
     def extendMarkdown(self, md):
         md.preprocessors.register(_ShortcodePreprocessor(md, self.render, self.use, self.first_line),
                                   "newsmirror_shortcodes", 25)  # after whitespace normalising strips the stash markers
-        md.inlinePatterns.register(_BareUrlProcessor(_BARE_URL, md), "newsmirror_bare_url", 5)
 
 
 _INNER = markdown.Markdown(extensions=EXTENSIONS, output_format="html")
@@ -173,8 +170,21 @@ class BodyConverter:
         """Return the body as tokenised HTML; shortcode outcomes are recorded in `use`."""
         self.preprocessor.use, self.preprocessor.first_line = use, first_line
         html = self.md.reset().convert(text)
-        html = tokenise_links(html, self.policy)
+        html = tokenise_links(link_bare_urls(html), self.policy)
         return Body(html=html, first_paragraph=first_paragraph_text(html), words=len(_text_of(html).split()))
+
+
+def link_bare_urls(html: str) -> str:
+    """Return `html` with plain https:// URLs in running text turned into links."""
+    if "http" not in html:
+        return html
+    out, pos = [], 0
+    for m in _NOT_TEXT.finditer(html):
+        out.append(_BARE_URL.sub(r'<a href="\1">\1</a>', html[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_BARE_URL.sub(r'<a href="\1">\1</a>', html[pos:]))
+    return "".join(out)
 
 
 def _slugify_heading(value: str, separator: str) -> str:
@@ -207,10 +217,15 @@ def tokenise_links(html: str, policy: LinkPolicy) -> str:
     return html
 
 
+_BLOCK_TAG = re.compile(r"<(?:br|/?(?:p|div|li|ul|ol|h[1-6]|tr|td|th|blockquote|figure|figcaption|dt|dd))\b[^>]*>",
+                        re.IGNORECASE)
+
+
 def _text_of(html: str) -> str:
     """Return the visible text of an HTML fragment, tags and tokens removed."""
     import html as html_lib
-    text = re.sub(r"<[^>]+>", " ", html)
+    text = _BLOCK_TAG.sub(" ", html)        # blocks separate words; inline tags do not
+    text = re.sub(r"<[^>]+>", "", text)
     text = re.sub("\ue000[^\ue001]*\ue001", "", text)
     return html_lib.unescape(text)
 

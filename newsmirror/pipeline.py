@@ -6,7 +6,7 @@ import os
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase as fnmatch
 from multiprocessing import get_context
 from pathlib import Path
@@ -111,9 +111,9 @@ def parse_settings(config: Config) -> ParseSettings:
                          config.permalink, policy, layouts)
 
 
-def parse_content(config: Config, progress: Progress) -> list[Parsed]:
-    """Return every content file parsed, in path order; on two cores, in two processes."""
-    files = content_files(config)
+def parse_content(config: Config, progress: Progress, files: list[Path] | None = None) -> list[Parsed]:
+    """Return every content file (or only `files`) parsed, in order; on two cores, in two processes."""
+    files = content_files(config) if files is None else files
     settings = parse_settings(config)
     workers = min(os.cpu_count() or 1, 8)
     if len(files) < PARALLEL_FROM or workers < 2:
@@ -230,10 +230,17 @@ def _run_in_worker(span: tuple[int, int]) -> _Rendered:
 
 
 def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Staging,
-                   progress: Progress) -> list[Problem]:
-    """Render every page, feed and file for each mirror into `staging`; return template problems."""
-    job = _RenderJob(config, plan, mirrors, staging.folder)
-    count = len(plan.pages)
+                   progress: Progress, keep: frozenset[str] = frozenset()) -> list[Problem]:
+    """Render every page, feed and file for each mirror into `staging`; return template problems.
+
+    Pages whose output path is in `keep` are not rendered: their files stay as they are (the live
+    preview keeps the pages a change did not affect)."""
+    for mirror in mirrors:
+        for rel in sorted(keep):
+            staging.record(mirror.host, rel, False)
+    todo = replace(plan, pages=tuple(p for p in plan.pages if p.output not in keep)) if keep else plan
+    job = _RenderJob(config, todo, mirrors, staging.folder)
+    count = len(todo.pages)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
     if count * len(mirrors) < PARALLEL_RENDER_FROM or workers < 2:

@@ -144,7 +144,8 @@ class Renderer:
                 Markup(mirror.head_html), self.alternates,
                 self.onion.absolute(page.path) if self.onion and not mirror.is_onion
                 and page.kind != "404" else None),
-            "page": PageContext(page, self.canonical_mirror.absolute(page.path),
+            "page": PageContext(page, self.canonical_mirror.absolute(
+                                    page.target if page.target is not None else page.path),
                                 page.noindex or not mirror.robots),
             "link": link,
             "absolute": lambda target: _link_target(target, mirror.absolute),

@@ -30,7 +30,7 @@ def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_
     for page in pages:
         if page.in_sitemap:
             moment = _lastmod(page)
-            entries.append((mirror.absolute(page.path), moment.isoformat() if moment else None))
+            entries.append((mirror.absolute(page.path), moment))
     chunks = [entries[i:i + limit] for i in range(0, len(entries), limit)] or [[]]
     if len(chunks) == 1:
         return {"sitemap.xml": _urlset(chunks[0])}
@@ -38,18 +38,18 @@ def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_
     index = ['<?xml version="1.0" encoding="utf-8"?>\n'
              '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n']
     for name, chunk in zip(files, chunks):
-        newest = max((m for _, m in chunk if m), default=None)
+        newest = max((m for _, m in chunk if m), default=None)   # the latest moment, whatever its offset
         index.append(f"<sitemap><loc>{escape(mirror.absolute(name))}</loc>"
-                     + (f"<lastmod>{newest}</lastmod>" if newest else "") + "</sitemap>\n")
+                     + (f"<lastmod>{newest.isoformat()}</lastmod>" if newest else "") + "</sitemap>\n")
     index.append("</sitemapindex>\n")
     files["sitemap.xml"] = "".join(index).encode("utf-8")
     return files
 
 
-def _urlset(entries: list[tuple[str, str | None]]) -> bytes:
+def _urlset(entries: list[tuple[str, datetime | None]]) -> bytes:
     out = ['<?xml version="1.0" encoding="utf-8"?>\n', URLSET]
     for loc, lastmod in entries:
-        out.append(f"<url><loc>{escape(loc)}</loc>" + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
+        out.append(f"<url><loc>{escape(loc)}</loc>" + (f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod else "")
                    + "</url>\n")
     out.append("</urlset>\n")
     return "".join(out).encode("utf-8")

@@ -158,5 +158,6 @@ class Page:
 def slugify(text: str) -> str:
     """Return a URL-safe slug that keeps letters of every script (`Press freedom` → `press-freedom`)."""
     text = unicodedata.normalize("NFKC", str(text)).lower().strip()
-    text = re.sub(r"[^\w\s-]", "", text)
-    return re.sub(r"[\s_-]+", "-", text).strip("-")
+    kept = "".join(c for c in text if c in "-_" or c.isspace()
+                   or unicodedata.category(c)[0] in "LMN")
+    return re.sub(r"[\s_-]+", "-", kept).strip("-")

@@ -53,7 +53,7 @@ def copy_sample(dest: Path) -> Path:
 def run_build(site: Path, *args: str, now: str | None = FIXED_NOW) -> subprocess.CompletedProcess:
     """Run `python build.py` as a user does, on the site in `site`; return the finished process."""
     command = [sys.executable, str(REPO / "build.py"), *args, "--config", str(site / "config.yaml")]
-    is_build = not args or args[0] not in ("new", "clean")
+    is_build = not args or args[0] not in ("new", "clean", "check")
     if is_build and now and "--now" not in args:
         command += ["--now", now]
     return subprocess.run(command, cwd=site, capture_output=True, text=True, timeout=600)

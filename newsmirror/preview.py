@@ -1,0 +1,488 @@
+"""The live preview (`serve`): build one mirror into a temporary folder, serve it with livereload,
+rebuild only what a change affects, and reload the browser once each rebuild is complete.
+
+The preview never writes to output/: its mirror's base URL is the local address, so its pages
+must never be deployed. One thread does everything (poll, build, serve), so a page is never
+served half-rebuilt and worker processes are forked from a single-threaded process."""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
+from livereload.server import LiveScriptInjector
+from livereload.watcher import Watcher
+from tornado import escape, web
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop
+from tornado.netutil import bind_sockets
+
+from . import articles
+from .config import Config, load_config
+from .errors import BuildError, Problem, display_path
+from .mirrors import Mirror
+from .pipeline import (Progress, _check_folders, _no_progress, _shortcode_warnings, _static_clashes,
+                       content_files, list_static, parse_content, parse_settings, render_mirrors)
+from .plan import BuildOptions, plan_site
+from .views import Page
+from .writer import Staging, WriteReport
+
+QUIET_SECONDS = 0.3      # a burst of saves is over once nothing changed for this long
+BUSY_POLL = 0.1          # poll interval while a burst is going on
+IDLE_POLL = (0.25, 2.0)  # idle poll interval: at least, at most (scales with the time a scan takes)
+EDITOR_LITTER = ("~", ".swp", ".swx", ".swo", ".tmp", ".part")
+RELOAD = {"command": "reload", "path": "*", "liveCSS": False, "liveImg": False}
+# livereload's own snippet (livereload.server.Server.application): loads livereload.js from us
+SCRIPT = (b'<script>(function(){var s=document.createElement("script");'
+          b'var port=(window.location.port||(window.location.protocol=="https:"?443:80));'
+          b's.src="//"+window.location.hostname+":"+port+"/livereload.js?port="+port;'
+          b'document.head.appendChild(s);})();</script>')
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What `serve` was asked for: which mirror, where to listen, what to include."""
+
+    mirror: str | None          # host; None for the primary
+    bind: str = "127.0.0.1"
+    port: int = 8000
+    drafts: bool = False
+    future: bool = False
+    now: datetime | None = None  # None: the clock at each rebuild
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What one preview build did."""
+
+    pages: int
+    rendered: int
+    report: WriteReport
+    seconds: float
+    warnings: tuple[Problem, ...]
+
+
+def preview_config(config: Config, host: str | None, url: str, output_dir: Path) -> tuple[Config, Mirror]:
+    """Return `config` with the previewed mirror (the primary if `host` is None) moved to `url`
+    and the output in `output_dir`, and that mirror.
+
+    The mirror keeps its host (its folder name, onion-ness); canonical URLs point at the preview."""
+    mirror = config.primary if host is None else config.mirror(host)
+    if mirror is None:
+        known = ", ".join(m.host for m in config.mirrors)
+        raise BuildError([Problem("--mirror", 0, f"no mirror '{host}' in {config.path.name} (mirrors: {known})")])
+    local = replace(mirror, url=url, prefix="/", scheme="http", canonical="self")
+    return replace(config, mirrors=tuple(local if m is mirror else m for m in config.mirrors),
+                   output_dir=output_dir), local
+
+
+def stories_of(page: Page) -> set[str]:
+    """Return the content files of every article a page shows."""
+    shown = [page.article, page.lead, *page.articles, *(s for g in page.groups for s in g.articles)]
+    return {s.source for s in shown if s is not None}
+
+
+class PreviewBuild:
+    """The site built for one mirror into a private folder, keeping what later rebuilds reuse:
+    parsed files by (mtime, size, inode), and the pages as last written."""
+
+    def __init__(self, config: Config, options: ServeOptions, url: str, folder: Path):
+        self.config_path, self.options, self.url, self.folder = config.path, options, url, folder
+        self.base: Config | None = config            # as read from disk; None: read it again
+        self.config, self.mirror = preview_config(config, options.mirror, url, folder)
+        self.settings = None
+        self.parsed: dict[Path, tuple[tuple, object]] = {}
+        self.written: dict[str, Page] | None = None  # output path: page, as on disk; None: all stale
+        self.context: tuple = ()                     # what every page depends on, as on disk
+        self.extras: dict[str, dict] = {}            # front matter Page equality does not see
+
+    @property
+    def root(self) -> Path:
+        """Return the folder being served (the previewed mirror's)."""
+        return self.folder / self.mirror.host
+
+    def watched(self) -> tuple[Path, Path, Path, Path]:
+        """Return the config file and the content, layouts and static folders."""
+        c = self.config
+        return self.config_path, c.content_dir, c.layouts_dir, c.static_dir
+
+    def invalidate(self, changed: set[Path]) -> None:
+        """Forget what the changed files make stale: config and layouts affect every page."""
+        _, _, layouts, _ = self.watched()
+        if self.config_path in changed:
+            self.base, self.written = None, None
+        if any(p.is_relative_to(layouts) for p in changed):
+            self.written = None
+        if any(p.is_relative_to(layouts / "shortcodes") for p in changed):
+            # shortcode output is part of a parsed body, and the parser caches shortcode layouts
+            self.parsed.clear()
+            articles._shortcodes.cache_clear()
+            articles._converter.cache_clear()
+
+    def run(self, progress: Progress = _no_progress) -> Rebuilt:
+        """Bring the preview folder up to date; raise BuildError naming every problem."""
+        started = time.perf_counter()
+        if self.base is None:
+            self.base = load_config(self.config_path)
+            self.config, self.mirror = preview_config(self.base, self.options.mirror, self.url, self.folder)
+        config, mirror = self.config, self.mirror
+        _check_folders(config)
+        parsed = self._parse(progress)
+        problems = [p for item in parsed for p in item.problems]
+        warnings = list(_shortcode_warnings(parsed, self.base))
+        now = self.options.now or datetime.now(timezone.utc)
+        options = BuildOptions(now=now, drafts=self.options.drafts, future=self.options.future)
+        plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
+        warnings += [p for p in plan.problems if p.warning]
+        problems += [p for p in plan.problems if not p.warning]
+        static = list_static(config)
+        problems += _static_clashes(plan, static, config)
+        if problems:
+            raise BuildError(problems + warnings)
+        keep = self._unchanged(plan)
+        staging = Staging(config.output_dir, [mirror.host])
+        try:
+            problems = render_mirrors(config, plan, [mirror], static, staging, progress, keep)
+            if problems:
+                raise BuildError(problems + warnings)
+        except BaseException:
+            staging.abort()
+            raise
+        report = staging.commit()
+        self.written = {p.output: p for p in plan.pages}
+        self.context = (plan.sections, plan.refs)
+        self.extras = {s.source: s.extra for s in plan.stories}
+        return Rebuilt(len(plan.pages), len(plan.pages) - len(keep), report,
+                       time.perf_counter() - started, tuple(sorted(set(warnings))))
+
+    def _parse(self, progress: Progress) -> list:
+        """Return every content file parsed, re-reading only files added or changed since."""
+        settings = parse_settings(self.base)
+        if settings != self.settings:      # permalink, zone, domains or the layout names changed
+            self.parsed.clear()
+            self.settings = settings
+        files = content_files(self.base)
+        keys = {}
+        for path in files:
+            try:
+                st = path.stat()
+                keys[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except OSError:
+                keys[path] = None          # gone since listed: parsing reports it
+        fresh = [p for p in files if p not in self.parsed or self.parsed[p][0] != keys[p]]
+        for path, item in zip(fresh, parse_content(self.base, progress, fresh)):
+            self.parsed[path] = (keys[path], item)
+        for path in set(self.parsed) - set(files):
+            del self.parsed[path]
+        return [self.parsed[p][1] for p in files]
+
+    def _unchanged(self, plan) -> frozenset[str]:
+        """Return the output paths of pages exactly as last written (none after a layout change)."""
+        if self.written is None or (plan.sections, plan.refs) != self.context:
+            return frozenset()
+        edited = {s.source for s in plan.stories if self.extras.get(s.source) != s.extra}
+        return frozenset(p.output for p in plan.pages
+                         if self.written.get(p.output) == p and not (edited and stories_of(p) & edited))
+
+
+class FileWatch:
+    """Finds added, changed and removed files by polling their stat (needs no inotify)."""
+
+    def __init__(self):
+        self.seconds = 0.0   # how long the last scan took
+
+    def scan(self, config_path: Path, content: Path, layouts: Path, static: Path) -> dict[Path, tuple]:
+        """Return (mtime, size, inode) for the config and every file the build may read."""
+        started = time.perf_counter()
+        found: dict[Path, tuple] = {}
+        for folder, only_md in ((content, True), (layouts, False), (static, False)):
+            for parent, dirs, names in os.walk(folder):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                for name in names:
+                    if name.startswith((".", "#")) or name.endswith(EDITOR_LITTER) or name == "4913" \
+                            or (only_md and not name.endswith(".md")):
+                        continue
+                    self._stat(Path(parent) / name, found)
+        self._stat(config_path, found)
+        self.seconds = time.perf_counter() - started
+        return found
+
+    @staticmethod
+    def _stat(path: Path, found: dict) -> None:
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        found[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class PreviewState:
+    """What the request handlers serve: the folder, or the problems of the last build."""
+
+    def __init__(self):
+        self.root: Path | None = None
+        self.problems: tuple[Problem, ...] | None = None
+        self.generation = 0                      # one more at each build that changed what is shown
+        self.served: dict[str, int] = {}         # URL path: generation of the HTML last served
+
+    def publish(self) -> None:
+        """Count a new generation and tell every connected browser to reload."""
+        self.generation += 1
+        ReloadSocket.reload_waiters("*")
+
+
+class ReloadSocket(LiveReloadHandler):
+    """livereload's WebSocket, which also reloads a page that missed a reload while loading."""
+
+    watcher = Watcher()   # livereload's registry, never polled: FileWatch finds the changes
+    live_css = False
+
+    def initialize(self, state: PreviewState):
+        self.state = state
+
+    def on_message(self, message):
+        super().on_message(message)
+        data = escape.json_decode(message)
+        if isinstance(data, dict) and data.get("command") == "info":
+            shown = self.state.served.get(unquote(urlsplit(str(data.get("url", ""))).path))
+            if shown is not None and shown < self.state.generation:
+                self.send_message(RELOAD)
+
+
+class ScriptInjector(LiveScriptInjector):
+    """livereload's transform putting its script before </head> of every HTML response."""
+
+    script = SCRIPT
+
+
+class FileHandler(web.RequestHandler):
+    """Serves files of the preview folder only; the build's problems instead, while it fails."""
+
+    def initialize(self, state: PreviewState):
+        self.state = state
+
+    def set_default_headers(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+
+    def head(self) -> None:
+        self.get()
+
+    def get(self) -> None:
+        state, path = self.state, self.request.path
+        file = resolve_request(state.root or Path("/nonexistent"), path)
+        if file is None:                      # outside the served folder: never an answer
+            raise web.HTTPError(404)
+        if state.problems is not None or state.root is None:
+            return self._html(500, error_page(state.problems or ()))
+        if file.is_dir():
+            if not path.endswith("/"):
+                query = f"?{self.request.query}" if self.request.query else ""
+                return self.redirect(path + "/" + query)
+            file = file / "index.html"
+        if not file.is_file():
+            missing = state.root / "404.html"
+            body = missing.read_bytes() if missing.is_file() else b"<!DOCTYPE html><html><head><title>Not found</title></head></html>"
+            return self._html(404, body)
+        kind = mimetypes.guess_type(file.name)[0] or ("text/plain" if "." not in file.name else
+                                                      "application/octet-stream")
+        if kind.startswith("text/") or kind.endswith(("xml", "json", "javascript")):
+            kind += "; charset=utf-8"
+        if kind.startswith("text/html"):
+            return self._html(200, file.read_bytes())
+        self.set_header("Content-Type", kind)
+        self.finish(file.read_bytes() if self.request.method != "HEAD" else b"")
+
+    def _html(self, status: int, body: bytes) -> None:
+        self.state.served[unquote(self.request.path)] = self.state.generation
+        self.set_status(status)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(body if self.request.method != "HEAD" else b"")
+
+
+def resolve_request(root: Path, url_path: str) -> Path | None:
+    """Return the file or folder a URL path names inside `root`, or None if it leaves it."""
+    rel = unquote(url_path)
+    parts = rel.split("/")
+    if "\0" in rel or "\\" in rel or any(p in (".", "..") for p in parts):
+        return None
+    target = Path(os.path.realpath(root / rel.lstrip("/")))
+    return target if target.is_relative_to(os.path.realpath(root)) else None
+
+
+def blame(exc: Exception, root: Path) -> Problem:
+    """Return a Problem for an unexpected exception: at the layout line that raised it, if any."""
+    where, line, tb = "newsmirror", 0, exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not name.endswith(".py") and Path(name).is_file():   # Jinja2 reports template lines
+            where, line = display_path(Path(name), root), tb.tb_lineno
+        tb = tb.tb_next
+    return Problem(where, line, f"error: {type(exc).__name__}: {exc} (traceback in the terminal)")
+
+
+def error_page(problems: tuple[Problem, ...]) -> bytes:
+    """Return the HTML page listing a failed build's problems (errors first, then warnings)."""
+    errors = [p for p in problems if not p.warning]
+    warnings = [p for p in problems if p.warning]
+    items = "".join(f"<li><code>{html.escape(str(p))}</code></li>\n" for p in errors + warnings)
+    count = f"{len(errors)} problem{'s' if len(errors) != 1 else ''}"
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>Build failed: {count} – newsmirror preview</title>"
+            '<style>body{font:16px/1.5 system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem}'
+            "h1{color:#b00020}code{white-space:pre-wrap;word-break:break-word}li{margin:.4rem 0}</style>"
+            f'</head>\n<body><h1>Build failed: {count}</h1>\n'
+            "<p>Fix the files below and save: this page reloads when the site builds again.</p>\n"
+            f'<ul class="problems">\n{items}</ul>\n</body></html>\n').encode("utf-8")
+
+
+class Preview:
+    """The preview's loop: poll for changes, rebuild once a burst of saves is over, reload."""
+
+    def __init__(self, build: PreviewBuild, state: PreviewState, say: Callable[[str], None],
+                 progress: Progress, verbose: bool = False):
+        self.build, self.state, self.say, self.progress = build, state, say, progress
+        self.shown_warnings = None if verbose else 20
+        self.watch = FileWatch()
+        self.seen: dict[Path, tuple] = {}
+        self.pending: set[Path] = set()
+        self.last_change = 0.0
+        self.warned: set[Problem] = set()
+        self.loop = IOLoop.current()
+
+    def start(self) -> None:
+        """Build the site for the first time, then start watching."""
+        self.seen = self.watch.scan(*self.build.watched())
+        self.rebuild(set())
+        self.say(f"Serving {self.build.root.name} at {self.build.url} from {self.build.folder} "
+                 "(Ctrl-C stops)")
+        self.loop.call_later(self._idle(), self.tick)
+
+    def tick(self) -> None:
+        """Poll once; rebuild when changes have settled; schedule the next poll."""
+        now = time.monotonic()
+        scan = self.watch.scan(*self.build.watched())
+        if scan != self.seen:
+            self.pending |= {p for p in scan.keys() | self.seen.keys() if scan.get(p) != self.seen.get(p)}
+            self.seen, self.last_change = scan, now
+        if self.pending and now - self.last_change >= QUIET_SECONDS:
+            changed, self.pending = self.pending, set()
+            self.rebuild(changed)
+        self.loop.call_later(BUSY_POLL if self.pending else self._idle(), self.tick)
+
+    def _idle(self) -> float:
+        return min(max(IDLE_POLL[0], 10 * self.watch.seconds), IDLE_POLL[1])
+
+    def rebuild(self, changed: set[Path]) -> None:
+        """Rebuild what `changed` affects; on success or new problems, reload the browsers."""
+        state, root = self.state, self.build.config.root
+        self.build.invalidate(changed)
+        cause = ", ".join(display_path(p, root) for p in sorted(changed)[:3]) + \
+            (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        try:
+            done = self.build.run(self.progress if not changed else _no_progress)
+        except BuildError as exc:
+            self._failed(tuple(exc.problems))
+            return
+        except Exception as exc:   # a layout raising, or a bug: show it, keep serving
+            traceback.print_exc()
+            self._failed((blame(exc, root),))
+            return
+        self._warn(done.warnings)
+        r = done.report
+        if changed:
+            self.say(f"Rebuilt in {done.seconds:.2f} s after {cause}: {done.rendered} of {done.pages} "
+                     f"pages rendered, {r.written} files written, {r.removed} removed")
+        else:
+            self.say(f"Built {done.pages} pages in {done.seconds:.2f} s")
+        failed_before = state.problems is not None or state.root is None
+        state.root, state.problems = self.build.root, None
+        if r.written or r.removed or failed_before:
+            state.publish()
+
+    def _failed(self, problems: tuple[Problem, ...]) -> None:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        errors = sum(1 for p in problems if not p.warning)
+        print(f"error: {errors} problem{'s' if errors != 1 else ''}; the preview shows them until "
+              "the next good save", file=sys.stderr, flush=True)
+        if problems != self.state.problems:
+            self.state.problems = problems
+            self.state.publish()
+
+    def _warn(self, warnings: tuple[Problem, ...]) -> None:
+        new = [w for w in warnings if w not in self.warned]
+        for warning in new[:self.shown_warnings]:
+            print(warning, file=sys.stderr)
+        if self.shown_warnings is not None and len(new) > self.shown_warnings:
+            print(f"... and {len(new) - self.shown_warnings} more warnings (-v shows all)", file=sys.stderr)
+        self.warned = set(warnings)
+
+
+def serve_site(config: Config, options: ServeOptions, say: Callable[[str], None],
+               progress: Progress = _no_progress, verbose: bool = False) -> int:
+    """Build and serve the preview until Ctrl-C or SIGTERM; return the exit status (0)."""
+    preview_config(config, options.mirror, "http://localhost/", config.output_dir)  # unknown --mirror: stop now
+    try:
+        sockets = bind_sockets(options.port, address=options.bind)
+    except OSError as exc:
+        raise BuildError([Problem("--port", 0, f"cannot listen on {options.bind}:{options.port}: "
+                                               f"{exc.strerror or exc}")]) from None
+    port = sockets[0].getsockname()[1]
+    shown = options.bind if options.bind not in ("0.0.0.0", "::", "") else "localhost"
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
+    folder = Path(tempfile.mkdtemp(prefix="newsmirror-preview-"))
+    state = PreviewState()
+    app = web.Application([
+        (r"/livereload", ReloadSocket, {"state": state}),
+        (r"/livereload\.js", LiveReloadJSHandler),
+        (r"/.*", FileHandler, {"state": state}),
+    ], transforms=[ScriptInjector], log_function=lambda handler: None)
+    server = HTTPServer(app)
+    loop = IOLoop.current()
+    stop = _Stopper(loop)
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.add_sockets(sockets)
+        preview = Preview(PreviewBuild(config, options, url, folder), state, say, progress, verbose)
+        loop.add_callback(preview.start)
+        stop.running = True
+        loop.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.running = False
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        server.stop()
+        for waiter in list(LiveReloadHandler.waiters):
+            waiter.close()
+        loop.close(all_fds=True)
+        shutil.rmtree(folder, ignore_errors=True)
+    say("Stopped")
+    return 0
+
+
+class _Stopper:
+    """Signal handler: the first Ctrl-C or SIGTERM stops the loop between builds, a second at once."""
+
+    def __init__(self, loop: IOLoop):
+        self.loop, self.running, self.asked = loop, False, False
+
+    def __call__(self, signum, frame) -> None:
+        if self.asked or not self.running:
+            raise KeyboardInterrupt
+        self.asked = True
+        self.loop.asyncio_loop.call_soon_threadsafe(self.loop.asyncio_loop.stop)

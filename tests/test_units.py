@@ -1,0 +1,171 @@
+"""Small pure functions, called directly: dates, page-relative URLs, mirror URLs, slugs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urljoin
+from zoneinfo import ZoneInfo
+
+import sys
+
+import pytest
+
+from conftest import REPO
+
+if str(REPO) not in sys.path:   # plain `pytest` does not put the project on the path (`python -m pytest` does)
+    sys.path.insert(0, str(REPO))
+
+from newsmirror.dates import parse_date  # noqa: E402
+from newsmirror.links import relative_url  # noqa: E402
+from newsmirror.mirrors import parse_mirror_url  # noqa: E402
+from newsmirror.views import slugify  # noqa: E402
+
+LISBON = ZoneInfo("Europe/Lisbon")   # +00:00 in winter, +01:00 in summer
+
+
+def offset(hours: float) -> timezone:
+    return timezone(timedelta(hours=hours))
+
+
+# ---- parse_date ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("value", "expected"), [
+    pytest.param("2026-11-28", datetime(2026, 11, 28, tzinfo=LISBON), id="date-only-winter"),
+    pytest.param("2026-07-15", datetime(2026, 7, 15, tzinfo=LISBON), id="date-only-summer"),
+    pytest.param("2026-11-28 14:05", datetime(2026, 11, 28, 14, 5, tzinfo=LISBON), id="minutes-no-offset"),
+    pytest.param("2026-07-15 14:30:00", datetime(2026, 7, 15, 14, 30, tzinfo=LISBON), id="seconds-no-offset"),
+    pytest.param("2026-11-28T14:05:00+05:30", datetime(2026, 11, 28, 14, 5, tzinfo=offset(5.5)), id="iso-T"),
+    pytest.param("2017-10-11 14:00:00 -0500", datetime(2017, 10, 11, 14, tzinfo=offset(-5)), id="offset-no-colon"),
+    pytest.param("2026-11-27 9:05:00 +0000", datetime(2026, 11, 27, 9, 5, tzinfo=timezone.utc), id="one-digit-hour"),
+    pytest.param("2026-1-5", datetime(2026, 1, 5, tzinfo=LISBON), id="one-digit-month-and-day"),
+    pytest.param("2026-11-28T14:05:00Z", datetime(2026, 11, 28, 14, 5, tzinfo=timezone.utc), id="Z"),
+    pytest.param("2026-11-28 14:05 UTC", datetime(2026, 11, 28, 14, 5, tzinfo=timezone.utc), id="UTC"),
+    pytest.param("2026-11-28 14:05 +1", datetime(2026, 11, 28, 14, 5, tzinfo=offset(1)), id="offset-hours-only"),
+    pytest.param("2026-11-28 14:05:00.25 +01:00",
+                 datetime(2026, 11, 28, 14, 5, 0, 250000, tzinfo=offset(1)), id="fraction-of-second"),
+    pytest.param(" 2026-11-28 14:05 ", datetime(2026, 11, 28, 14, 5, tzinfo=LISBON), id="surrounding-spaces"),
+    pytest.param(date(2026, 7, 15), datetime(2026, 7, 15, tzinfo=LISBON), id="yaml-date"),
+    pytest.param(datetime(2026, 7, 15, 10), datetime(2026, 7, 15, 10, tzinfo=LISBON), id="naive-datetime"),
+])
+def test_parse_date_reads(value, expected):
+    parsed = parse_date(value, LISBON)
+    assert isinstance(parsed, datetime) and parsed.tzinfo is not None
+    assert parsed == expected
+    assert parsed.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("yesterday", "'yesterday' is not a date; write it like 2026-11-28 or 2026-11-28 14:05:00 +01:00"),
+    ("28/11/2026", "'28/11/2026' is not a date; write it like 2026-11-28 or 2026-11-28 14:05:00 +01:00"),
+    ("", "'' is not a date; write it like 2026-11-28 or 2026-11-28 14:05:00 +01:00"),
+    ("2026-13-01", "'2026-13-01' is not a real date (month must be in 1..12)"),
+    ("2026-02-29", "'2026-02-29' is not a real date (day is out of range for month)"),
+    ("2026-11-28 24:00", "'2026-11-28 24:00' is not a real date (hour must be in 0..23)"),
+    ("2026-11-28 14:05 +15:00", "'2026-11-28 14:05 +15:00': the offset +15:00 is out of range"),
+    ("2026-11-28 14:05 +01:60", "'2026-11-28 14:05 +01:60': the offset +01:60 is out of range"),
+    (20261128, "expected a date like 2026-11-28 or 2026-11-28 14:05 +01:00, got 20261128"),
+    (True, "expected a date like 2026-11-28 or 2026-11-28 14:05 +01:00, got True"),
+], ids=["word", "day-first", "empty", "month-13", "feb-29-non-leap", "hour-24", "offset-15h",
+        "offset-60-minutes", "number", "bool"])
+def test_parse_date_explains_what_is_wrong(value, message):
+    assert parse_date(value, LISBON) == message
+
+
+def test_parse_date_accepts_feb_29_in_a_leap_year():
+    assert parse_date("2028-02-29", LISBON) == datetime(2028, 2, 29, tzinfo=LISBON)
+
+
+# ---- relative_url -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("here", "there", "expected"), [
+    ("index.html", "", "./"),
+    ("index.html", "politics/", "politics/"),
+    ("index.html", "css/site.css", "css/site.css"),
+    ("politics/index.html", "", "../"),
+    ("politics/index.html", "politics/", "./"),
+    ("politics/index.html", "politics/feed.xml", "feed.xml"),
+    ("politics/index.html", "world/", "../world/"),
+    ("politics/page/2/index.html", "politics/", "../../"),
+    ("tags/velmora/index.html", "tags/velmora/page/2/", "page/2/"),
+    ("politics/2026/11/20/harbour-budget-vote/index.html", "css/site.css", "../../../../../css/site.css"),
+    ("politics/2026/11/20/harbour-budget-vote/index.html", "politics/2026/11/24/electoral-reform-bill/",
+     "../../24/electoral-reform-bill/"),
+    ("news/harbour-strike/index.html", "business/2026/11/27/harbour-strike-ends/",
+     "../../business/2026/11/27/harbour-strike-ends/"),
+    ("2026/old-harbour-story.html", "business/", "../business/"),
+    ("a/b/index.html", "a/b", "../b"),
+])
+def test_relative_url(here, there, expected):
+    assert relative_url(here, there) == expected
+    # what a browser does with it: the same place, under any mirror prefix
+    for base in ("https://www.example.com/", "https://cdn.example.net/courier/"):
+        assert urljoin(base + here, expected) == base + there
+
+
+# ---- parse_mirror_url ---------------------------------------------------------------------------
+
+ONION = "6nhy6xv6qorxw2n4xtywgls6m75adoi2qiuynex27mbrc2jj7xq4inid.onion"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("https://www.example.com/", ("https://www.example.com/", "www.example.com", "/", "https")),
+    ("https://www.example.com", ("https://www.example.com/", "www.example.com", "/", "https")),
+    ("HTTPS://WWW.Example.COM/", ("https://www.example.com/", "www.example.com", "/", "https")),
+    ("https://cdn.example/courier", ("https://cdn.example/courier/", "cdn.example", "/courier/", "https")),
+    ("http://example.com:8080/news/", ("http://example.com:8080/news/", "example.com", "/news/", "http")),
+    ("https://bücher.example/", ("https://xn--bcher-kva.example/", "xn--bcher-kva.example", "/", "https")),
+    (f"http://{ONION}/", (f"http://{ONION}/", ONION, "/", "http")),
+    ("  https://example.com./  ", ("https://example.com/", "example.com", "/", "https")),
+], ids=["plain", "no-slash", "upper-case", "path-prefix", "port", "idn", "onion", "spaces-and-root-dot"])
+def test_parse_mirror_url_accepts(raw, expected):
+    assert parse_mirror_url(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("ftp://example.com/", "'ftp://example.com/' is not an http(s) URL; write it like https://www.example.com/"),
+    ("www.example.com", "'www.example.com' is not an http(s) URL; write it like https://www.example.com/"),
+    ("//example.com/", "'//example.com/' is not an http(s) URL; write it like https://www.example.com/"),
+    ("https://example.com/?lang=en",
+     "'https://example.com/?lang=en' has a query, fragment or user name; give only scheme, host and path"),
+    ("https://example.com/#top",
+     "'https://example.com/#top' has a query, fragment or user name; give only scheme, host and path"),
+    ("https://editor:pw@example.com/",
+     "'https://editor:pw@example.com/' has a query, fragment or user name; give only scheme, host and path"),
+    ("https://mirror_one.example/",
+     "'https://mirror_one.example/': host 'mirror_one.example' is not a safe folder name "
+     "(letters, digits, '-' and '.')"),
+    ("https:///courier/", "'https:///courier/': host '' is not a safe folder name (letters, digits, '-' and '.')"),
+    ("https://[::1]/", "'https://[::1]/': host '::1' is not a safe folder name (letters, digits, '-' and '.')"),
+    ("http://short.onion/", "'http://short.onion/': an onion address has 56 characters a-z and 2-7 before .onion"),
+    ("https://example.com:http/", "'https://example.com:http/': the port is not a number"),
+    ("https://example.com/a/../b/",
+     "'https://example.com/a/../b/': the path prefix '/a/../b/' is not a clean folder path"),
+    ("https://example.com//courier/",
+     "'https://example.com//courier/': the path prefix '//courier/' is not a clean folder path"),
+], ids=["ftp", "no-scheme", "scheme-relative", "query", "fragment", "user", "underscore-host", "no-host",
+        "ipv6", "short-onion", "port-not-number", "dot-dot-prefix", "double-slash-prefix"])
+def test_parse_mirror_url_refuses(raw, message):
+    assert parse_mirror_url(raw) == message
+
+
+# ---- slugify --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("title", "slug"), [
+    ("Port talks resume", "port-talks-resume"),
+    ("Budget deal: what's in it", "budget-deal-whats-in-it"),
+    ("  Harbour   strike -- ends!  ", "harbour-strike-ends"),
+    ("snake_case_title", "snake-case-title"),
+    ("Café owners protest", "café-owners-protest"),
+    ("ﬁsh market", "fish-market"),
+    ("2024", "2024"),
+    ("آزادی مطبوعات", "آزادی-مطبوعات"),
+    ("Новости дня", "новости-дня"),
+    ("Ελληνικά νέα", "ελληνικά-νέα"),
+    ("中文 新闻", "中文-新闻"),
+    ("?!", ""),
+    pytest.param("हिन्दी समाचार", "हिन्दी-समाचार"),
+    pytest.param("தமிழ் செய்தி", "தமிழ்-செய்தி"),
+], ids=["plain", "apostrophe-colon", "spaces-and-dashes", "underscores", "accents-kept", "ligature-nfkc",
+        "digits", "persian", "cyrillic", "greek", "chinese", "punctuation-only", "hindi", "tamil"])
+def test_slugify(title, slug):
+    assert slugify(title) == slug
