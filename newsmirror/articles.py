@@ -103,6 +103,7 @@ class Parsed:
     item: Article | SectionPage | None
     problems: tuple[Problem, ...] = ()
     shortcodes: tuple[tuple[str, int, int], ...] = ()   # unknown shortcode: (name, count, line)
+    key: str = ""          # the build cache's key: settings, path and bytes of the file
 
 
 def parse_file(path: Path, settings: ParseSettings) -> Parsed:

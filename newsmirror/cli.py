@@ -68,8 +68,9 @@ def make_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentP
     _common(sub)
     sub.add_argument("--mirror", action="append", metavar="HOST", help="check only this mirror (repeatable)")
     subs["check"] = sub
-    sub = commands.add_parser("clean", help="remove the output folder",
-                              description="Remove the output folder (paths.output) and everything in it.")
+    sub = commands.add_parser("clean", help="remove the output folder and the build cache",
+                              description="Remove the output folder (paths.output) and the build cache "
+                                          "(paths.cache, .cache/ by default). The next build is cold.")
     _common(sub)
     subs["clean"] = sub
     sub = commands.add_parser("serve", help="build one mirror into a temporary folder and serve it with "
@@ -226,10 +227,11 @@ def run_serve(args, config: Config, say) -> int:
 
 
 def run_clean(args, config: Config, say) -> int:
-    """Remove the output folder."""
-    if config.output_dir.exists():
-        shutil.rmtree(config.output_dir)
-        say(f"Removed {config.output_dir}")
-    else:
+    """Remove the output folder and the build cache."""
+    removed = [folder for folder in (config.output_dir, config.cache_dir) if folder.exists()]
+    for folder in removed:
+        shutil.rmtree(folder)
+        say(f"Removed {folder}")
+    if not removed:
         say("Nothing to clean")
     return 0

@@ -69,6 +69,7 @@ class Config:
     layouts_dir: Path
     static_dir: Path
     output_dir: Path
+    cache_dir: Path
 
     @property
     def zone(self) -> ZoneInfo:
@@ -150,6 +151,7 @@ MIRROR_KEYS: _Spec = {
 SECTION_KEYS: _Spec = {"title": (_is_str, "text", None), "description": (_is_str, "text", "")}
 AUTHOR_KEYS: _Spec = {"name": (_is_str, "text", None), "bio": (_is_str, "text", "")}
 PATH_KEYS: _Spec = {k: (_is_str, "a folder path", k) for k in ("content", "layouts", "static", "output")}
+PATH_KEYS["cache"] = (_is_str, "a folder path", ".cache")
 REQUIRED = {("site", "title"), ("mirrors",), ("mirrors", "url")}
 
 
@@ -226,7 +228,8 @@ def load_config(path: Path) -> Config:
         feed_size=top["feed_size"], expired=top["expired"], sections=sections, authors=authors,
         mirrors=mirrors, former=former, preserve=tuple(top["preserve"]), ignore=tuple(top["ignore"]),
         content_dir=(root / paths["content"]).resolve(), layouts_dir=(root / paths["layouts"]).resolve(),
-        static_dir=(root / paths["static"]).resolve(), output_dir=(root / paths["output"]).resolve())
+        static_dir=(root / paths["static"]).resolve(), output_dir=(root / paths["output"]).resolve(),
+        cache_dir=(root / paths["cache"]).resolve())
 
 
 def _named(kind, check: _Checker, key: Any, value: Any, spec: _Spec, block: str, name: str):

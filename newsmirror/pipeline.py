@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .articles import ParseSettings, Parsed, parse_file
+from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
+                    signature)
 from .config import Config
 from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
-from .links import LinkPolicy
+from .links import LinkPolicy, ref_targets
 from .plan import BuildOptions, SitePlan, plan_site
 from .render import Renderer, TemplateProblem, make_environment, site_view
 from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
@@ -48,7 +50,14 @@ def build_site(config: Config, options: BuildOptions, hosts: Iterable[str] | Non
     started = time.perf_counter()
     mirrors = [m for m in config.mirrors if hosts is None or m.host in set(hosts)]
     _check_folders(config)
-    parsed = parse_content(config, progress)
+    with BuildCache(config.cache_dir, cache_fingerprint(config)) as cache:
+        return _build(config, options, mirrors, hosts, progress, cache, started)
+
+
+def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Progress, cache: BuildCache,
+           started: float) -> BuildResult:
+    """Run the stages with an open cache (see build_site)."""
+    parsed = parse_content(config, progress, cache=cache)
     problems = [p for item in parsed for p in item.problems]
     warnings = list(_shortcode_warnings(parsed, config))
     plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
@@ -61,16 +70,47 @@ def build_site(config: Config, options: BuildOptions, hosts: Iterable[str] | Non
     staging = Staging(config.output_dir, [m.host for m in mirrors],
                       [m.host for m in config.mirrors] if hosts is None else None)
     try:
-        problems = render_mirrors(config, plan, mirrors, static, staging, progress)
+        fingerprints = page_fingerprints(config, plan, parsed)
+        problems = render_mirrors(config, plan, mirrors, static, staging, progress,
+                                  cache=cache, fingerprints=fingerprints)
         if problems:
             raise BuildError(problems + warnings)
     except BaseException:
         staging.abort()
         raise
     report = staging.commit()
+    record_outputs(cache, config, plan, mirrors, staging)
     pages = sum(1 for _ in plan.pages)
     return BuildResult(len(plan.stories), pages, len(mirrors), report,
                        time.perf_counter() - started, tuple(sorted(set(warnings))))
+
+
+def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed]) -> list[str]:
+    """Return, per planned page, a hash of everything its HTML is made from but the mirror."""
+    key_of = {p.item.source: p.key for p in parsed if p.item is not None}
+    story_ids = {id(s): f"{key_of.get(s.source, s.source)}:{s.scheduled}" for s in plan.stories}
+    layouts = [p for p in config.layouts_dir.rglob("*") if p.is_file()]
+    base = digest(signature(config, {}), files_fingerprint(layouts, config.layouts_dir),
+                  signature(plan.sections, story_ids))
+    out = []
+    for page in plan.pages:
+        refs = ()
+        if page.article is not None:
+            refs = tuple((t, plan.refs.get(t)) for t in ref_targets(str(page.article.body)))
+        out.append(digest(base, signature(page, story_ids), refs))
+    return out
+
+
+def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, staging: Staging) -> None:
+    """Remember what each page file was made from, once it is in place."""
+    pages = {page.output for page in plan.pages}
+    for mirror in mirrors:
+        rows = []
+        for (host, rel), fingerprint in staging.fingerprints.items():
+            if host == mirror.host:
+                stat = (config.output_dir / host / rel).stat()
+                rows.append((rel, fingerprint, stat.st_size, stat.st_mtime_ns))
+        cache.record_outputs(mirror.host, rows, pages)
 
 
 def _check_folders(config: Config) -> None:
@@ -78,7 +118,8 @@ def _check_folders(config: Config) -> None:
     out = config.output_dir
     for name, folder in (("content", config.content_dir), ("layouts", config.layouts_dir),
                          ("static", config.static_dir)):
-        if folder == out or folder.is_relative_to(out) or out == config.root:
+        if folder == out or folder.is_relative_to(out) or out == config.root \
+                or config.cache_dir.is_relative_to(out):
             raise BuildError([Problem(config.path.name, 0, f"paths.output '{out}' contains the {name} "
                                                            "folder; give the output its own folder")])
     if not config.content_dir.is_dir():
@@ -111,10 +152,44 @@ def parse_settings(config: Config) -> ParseSettings:
                          config.permalink, policy, layouts)
 
 
-def parse_content(config: Config, progress: Progress, files: list[Path] | None = None) -> list[Parsed]:
-    """Return every content file (or only `files`) parsed, in order; on two cores, in two processes."""
+def cache_fingerprint(config: Config) -> str:
+    """Return what the whole cache depends on: newsmirror's code (and the cache's folder)."""
+    return digest(package_fingerprint(), str(config.cache_dir))
+
+
+def _settings_key(config: Config, settings: ParseSettings) -> str:
+    """Return what every parse result depends on besides its file: settings and shortcode layouts."""
+    folder = config.layouts_dir / "shortcodes"
+    shortcodes = files_fingerprint(folder.glob("*.html"), folder) if folder.is_dir() else ""
+    return digest(signature(settings, {}), shortcodes)
+
+
+def parse_content(config: Config, progress: Progress, files: list[Path] | None = None,
+                  cache: BuildCache | None = None) -> list[Parsed]:
+    """Return every content file (or only `files`) parsed, in order.
+
+    With a cache, only files whose bytes (or the settings) changed are converted again; the
+    rest come from the cache. New work runs in two processes on two cores."""
+    every = files is None
     files = content_files(config) if files is None else files
     settings = parse_settings(config)
+    if cache is None:
+        return _parse_files(files, settings, progress)
+    salt = _settings_key(config, settings)
+    keys = [content_key(salt, path.relative_to(config.content_dir).as_posix(), path.read_bytes())
+            for path in files]
+    known = cache.parsed(keys)
+    missing = [(path, key) for path, key in zip(files, keys) if key not in known]
+    fresh = _parse_files([path for path, _ in missing], settings, progress)
+    made = {key: replace(item, key=key) for (_, key), item in zip(missing, fresh)}
+    cache.store_parsed(made)
+    if every:
+        cache.forget_parsed_except(set(keys))
+    return [made[key] if key in made else replace(known[key], key=key) for key in keys]
+
+
+def _parse_files(files: list[Path], settings: ParseSettings, progress: Progress) -> list[Parsed]:
+    """Return the files parsed, in order; many files are parsed in two processes."""
     workers = min(os.cpu_count() or 1, 8)
     if len(files) < PARALLEL_FROM or workers < 2:
         out = []
@@ -186,7 +261,7 @@ PARALLEL_RENDER_FROM = 400   # pages x mirrors below which one process is faster
 class _Rendered:
     """What rendering a slice of pages did: (host, output path, changed) per file, and problems."""
 
-    files: tuple[tuple[str, str, bool], ...]
+    files: tuple[tuple[str, str, bool, str | None], ...]   # host, path, changed, fingerprint
     problems: tuple[Problem, ...]
 
 
@@ -201,21 +276,34 @@ class _RenderJob:
                         for m in mirrors]
         self.seen_dirs: dict[str, bool] = {}
 
-    def run(self, span: tuple[int, int]) -> _Rendered:
-        """Render pages[start:stop] for every mirror into the staging folder."""
+    def run(self, tasks: list[tuple[int, int, str | None]]) -> _Rendered:
+        """Render each (page index, mirror index, fingerprint) task into the staging folder."""
         files, problems = [], []
-        for page in self.plan.pages[span[0]:span[1]]:
-            for host, root, renderer in self.targets:
-                try:
-                    data = renderer.render(page)
-                except TemplateProblem as exc:
-                    problems.append(exc.problem)
-                    if len(problems) > 50:   # one broken layout fails every page: enough said
-                        return _Rendered(tuple(files), tuple(problems))
-                    continue
-                files.append((host, page.output,
-                              stage_file(self.staging, root, host, page.output, data, self.seen_dirs)))
+        for index, target, fingerprint in tasks:
+            page = self.plan.pages[index]
+            host, root, renderer = self.targets[target]
+            try:
+                data = renderer.render(page)
+            except TemplateProblem as exc:
+                problems.append(exc.problem)
+                if len(problems) > 50:   # one broken layout fails every page: enough said
+                    break
+                continue
+            files.append((host, page.output,
+                          stage_file(self.staging, root, host, page.output, data, self.seen_dirs),
+                          fingerprint))
         return _Rendered(tuple(files), tuple(problems))
+
+
+def _untouched(path: Path, recorded: tuple[str, int, int] | None, fingerprint: str) -> bool:
+    """Return whether the file was made from `fingerprint` and nobody changed it since."""
+    if recorded is None or recorded[0] != fingerprint:
+        return False
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return (stat.st_size, stat.st_mtime_ns) == (recorded[1], recorded[2])
 
 
 _WORKER_JOB: list[_RenderJob] = []   # the job of a worker process, set once when it starts
@@ -225,12 +313,13 @@ def _start_worker(job: _RenderJob) -> None:
     _WORKER_JOB.append(job)
 
 
-def _run_in_worker(span: tuple[int, int]) -> _Rendered:
-    return _WORKER_JOB[0].run(span)
+def _run_in_worker(tasks: list[tuple[int, int, str | None]]) -> _Rendered:
+    return _WORKER_JOB[0].run(tasks)
 
 
 def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Staging,
-                   progress: Progress, keep: frozenset[str] = frozenset()) -> list[Problem]:
+                   progress: Progress, keep: frozenset[str] = frozenset(), cache: BuildCache | None = None,
+                   fingerprints: list[str] | None = None) -> list[Problem]:
     """Render every page, feed and file for each mirror into `staging`; return template problems.
 
     Pages whose output path is in `keep` are not rendered: their files stay as they are (the live
@@ -238,28 +327,42 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
     for mirror in mirrors:
         for rel in sorted(keep):
             staging.record(mirror.host, rel, False)
-    todo = replace(plan, pages=tuple(p for p in plan.pages if p.output not in keep)) if keep else plan
-    job = _RenderJob(config, todo, mirrors, staging.folder)
-    count = len(todo.pages)
+    prior = {m.host: cache.outputs(m.host) for m in mirrors} if cache is not None else {}
+    mirror_keys = [digest(signature(m, {})) for m in mirrors]
+    tasks: list[tuple[int, int, str | None]] = []
+    for index, page in enumerate(plan.pages):
+        if page.output in keep:
+            continue
+        for target, mirror in enumerate(mirrors):
+            fingerprint = digest(fingerprints[index], mirror_keys[target]) if fingerprints else None
+            # a page made from exactly these inputs, whose file nobody touched since, is done
+            if fingerprint and _untouched(config.output_dir / mirror.host / page.output,
+                                          prior.get(mirror.host, {}).get(page.output), fingerprint):
+                staging.record(mirror.host, page.output, False)
+            else:
+                tasks.append((index, target, fingerprint))
+    job = _RenderJob(config, plan, mirrors, staging.folder)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
-    if count * len(mirrors) < PARALLEL_RENDER_FROM or workers < 2:
-        results: Iterable[_Rendered] = [job.run((0, count))]
+    if len(tasks) < PARALLEL_RENDER_FROM or workers < 2:
+        results: Iterable[_Rendered] = [job.run(tasks)]
         pool = None
     else:
         # forked workers inherit the plan instead of receiving it pickled
         pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=_start_worker,
                                    initargs=(job,))
-        size = max(20, count // (workers * 6))
-        results = pool.map(_run_in_worker, [(i, min(i + size, count)) for i in range(0, count, size)])
+        size = max(20, len(tasks) // (workers * 6))
+        results = pool.map(_run_in_worker, [tasks[i:i + size] for i in range(0, len(tasks), size)])
     try:
         done = 0
         for result in results:
-            for host, rel, changed in result.files:
+            for host, rel, changed, fingerprint in result.files:
                 staging.record(host, rel, changed)
+                if fingerprint is not None:
+                    staging.fingerprints[(host, rel)] = fingerprint
             problems += result.problems
             done += len(result.files)
-            progress("render", done, count * len(mirrors))
+            progress("render", done, len(tasks))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

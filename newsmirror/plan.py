@@ -178,10 +178,12 @@ def _term_pages(kind: str, root: str, title: str, pairs: list, home: Crumb, conf
                 common: dict) -> list[Page]:
     """Return one paginated listing per tag (or author), and their index page."""
     grouped: dict[str, list] = defaultdict(list)
+    seen: set[tuple[str, int]] = set()
     names: dict[str, object] = {}
     for term, story in pairs:
         names.setdefault(term.path, term)
-        if story not in grouped[term.path]:
+        if (term.path, id(story)) not in seen:   # a story lists a tag once, however often it is written
+            seen.add((term.path, id(story)))
             grouped[term.path].append(story)
     pages = []
     index_terms = []

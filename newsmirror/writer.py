@@ -38,6 +38,7 @@ class Staging:
         self.changed: list[tuple[str, str]] = []
         self.unchanged = 0
         self.seen_dirs: dict[str, bool] = {}
+        self.fingerprints: dict[tuple[str, str], str] = {}   # what rendered pages were made from
 
     def add(self, host: str, rel: str, data: bytes) -> None:
         """Stage one file of a mirror unless the site already has exactly these bytes."""
@@ -99,13 +100,15 @@ class Staging:
         root, keep, removed = self.roots[host], self.files[host], 0
         if not root.is_dir():
             return 0
-        for folder, dirs, names in os.walk(root, topdown=False):
+        base = str(root)
+        for folder, dirs, names in os.walk(base, topdown=False):
+            prefix = folder[len(base) + 1:].replace(os.sep, "/")
+            prefix = prefix + "/" if prefix else ""
             for name in names:
-                path = Path(folder) / name
-                if path.relative_to(root).as_posix() not in keep:
-                    path.unlink()
+                if prefix + name not in keep:
+                    os.unlink(os.path.join(folder, name))
                     removed += 1
-            if folder != str(root) and not os.listdir(folder):
+            if folder != base and removed and not os.listdir(folder):
                 os.rmdir(folder)
         return removed
 

@@ -1,0 +1,158 @@
+"""The build cache (.cache/): parsed articles by content hash, and what each output file was
+made from, so a rebuild converts only changed Markdown and renders only pages whose inputs
+changed. Everything in it is keyed by hashes of its inputs, so a stale entry is never used:
+it is simply not found. SQLite makes every write atomic; a killed build leaves it consistent."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import sqlite3
+from dataclasses import fields, is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import __version__
+
+SCHEMA = 1
+
+
+def package_fingerprint() -> str:
+    """Return a hash of newsmirror's own code: a cache written by other code is not trusted."""
+    digest = hashlib.sha256(f"{__version__}:{SCHEMA}".encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()
+
+
+def files_fingerprint(paths: Iterable[Path], root: Path) -> str:
+    """Return a hash of files' names (relative to `root`) and bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+class BuildCache:
+    """One site's cache folder. No connection stays open between calls, so the worker
+    processes a build forks never share one (SQLite forbids using a connection across fork)."""
+
+    def __init__(self, folder: Path, fingerprint: str):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / "cache.sqlite"
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
+            if row is None or row[0] != fingerprint:
+                # another version of newsmirror wrote it: start afresh rather than trust it
+                db.execute("DROP TABLE IF EXISTS parsed")
+                db.execute("DROP TABLE IF EXISTS outputs")
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
+            db.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, data BLOB)")
+            db.execute("CREATE TABLE IF NOT EXISTS outputs (host TEXT, path TEXT, fingerprint TEXT, "
+                       "size INTEGER, mtime INTEGER, PRIMARY KEY (host, path))")
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return _Closing(db)
+
+    def __enter__(self) -> "BuildCache":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def parsed(self, keys: list[str]) -> dict[str, Any]:
+        """Return the cached parse results for those content keys that have one (a damaged
+        entry counts as missing)."""
+        found: dict[str, Any] = {}
+        with self._connect() as db:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                rows = db.execute(f"SELECT key, data FROM parsed WHERE key IN ({','.join('?' * len(chunk))})",
+                                  chunk)
+                for key, data in rows:
+                    try:
+                        found[key] = pickle.loads(data)
+                    except Exception:  # noqa: BLE001 - a damaged row is just not a hit
+                        pass
+        return found
+
+    def store_parsed(self, items: dict[str, Any]) -> None:
+        """Remember parse results by content key."""
+        if not items:
+            return
+        with self._connect() as db:
+            db.executemany("INSERT OR REPLACE INTO parsed VALUES (?, ?)",
+                           ((k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in items.items()))
+
+    def forget_parsed_except(self, keys: set[str]) -> None:
+        """Drop parse results no current file has (deleted or edited articles)."""
+        with self._connect() as db:
+            stale = [(k,) for (k,) in db.execute("SELECT key FROM parsed") if k not in keys]
+            db.executemany("DELETE FROM parsed WHERE key=?", stale)
+
+    def outputs(self, host: str) -> dict[str, tuple[str, int, int]]:
+        """Return {output path: (fingerprint, size, mtime_ns)} recorded for a mirror."""
+        with self._connect() as db:
+            rows = db.execute("SELECT path, fingerprint, size, mtime FROM outputs WHERE host=?", (host,))
+            return {path: (fp, size, mtime) for path, fp, size, mtime in rows}
+
+    def record_outputs(self, host: str, rows: list[tuple[str, str, int, int]], keep: set[str]) -> None:
+        """Record what output files were made from; forget paths the site no longer has."""
+        with self._connect() as db:
+            db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)",
+                           ((host, path, fp, size, mtime) for path, fp, size, mtime in rows))
+            known = [p for (p,) in db.execute("SELECT path FROM outputs WHERE host=?", (host,))]
+            db.executemany("DELETE FROM outputs WHERE host=? AND path=?",
+                           ((host, p) for p in known if p not in keep))
+
+
+class _Closing:
+    """A connection used as `with`: one transaction, committed on success, then closed."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self.db
+
+    def __exit__(self, kind, value, traceback) -> None:
+        try:
+            if kind is None:
+                self.db.commit()
+            else:
+                self.db.rollback()
+        finally:
+            self.db.close()
+
+
+def content_key(fingerprint: str, name: str, raw: bytes) -> str:
+    """Return the cache key of one content file: settings, its path under content/, its bytes."""
+    return hashlib.sha256(fingerprint.encode() + b"\0" + name.encode() + b"\0" + raw).hexdigest()
+
+
+def signature(value: Any, story_ids: dict[int, str]) -> Any:
+    """Return a picklable summary of a planned value, with each Story replaced by its id."""
+    if id(value) in story_ids:
+        return story_ids[id(value)]
+    if value is None or isinstance(value, (str, int, float, bool, datetime, date)):
+        return value
+    if isinstance(value, (tuple, list)):
+        return tuple(signature(v, story_ids) for v in value)
+    if isinstance(value, (set, frozenset)):   # their order changes with each process's hash seed
+        return tuple(sorted(repr(signature(v, story_ids)) for v in value))
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), repr(signature(v, story_ids))) for k, v in value.items()))
+    if is_dataclass(value):
+        return (type(value).__name__,) + tuple(signature(getattr(value, f.name), story_ids)
+                                               for f in fields(value))
+    return repr(value)
+
+
+def digest(*parts: Any) -> str:
+    """Return a short stable hash of picklable parts."""
+    return hashlib.sha256(pickle.dumps(parts, protocol=4)).hexdigest()[:32]

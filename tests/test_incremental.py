@@ -1,0 +1,216 @@
+"""Incremental builds: after any sequence of changes, output/ is byte-identical to a cold build."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXED_NOW, REPO, copy_sample, run_build, snapshot
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Return every file under `folder` with its bytes (mtimes ignored)."""
+    return {k: v[0] for k, v in snapshot(folder).items()}
+
+
+def cold_build_of(site: Path, scratch: Path) -> dict[str, bytes]:
+    """Return the output of a cold build (no cache, no output) of a copy of `site`'s input."""
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    shutil.copytree(site, scratch, ignore=shutil.ignore_patterns("output", ".cache"))
+    result = run_build(scratch)
+    assert result.returncode == 0, result.stderr
+    return tree(scratch / "output")
+
+
+ARTICLE = """---
+title: "{title}"
+date: 2026-11-{day:02d} 10:{minute:02d}:00 +00:00
+tags: [{tags}]
+authors: [ana-ferreira]
+---
+
+{body}
+
+See [the budget vote](https://www.meridiancourier.example/politics/2026/11/20/harbour-budget-vote/).
+"""
+
+
+def edit_article(site: Path, rng: random.Random) -> str:
+    path = rng.choice(sorted((site / "content").rglob("*.md")))
+    text = path.read_text(encoding="utf-8")
+    if rng.random() < 0.5:
+        text = text.replace("title:", "title: Updated", 1) if "title: \"" not in text else \
+            text.replace('title: "', 'title: "Updated ', 1)
+    else:
+        text += f"\nA late paragraph {rng.randint(0, 10**6)}.\n"
+    path.write_text(text, encoding="utf-8")
+    return f"edit {path.name}"
+
+
+def add_article(site: Path, rng: random.Random) -> str:
+    section = rng.choice(["politics", "world", "business", "culture"])
+    name = f"added-{rng.randint(0, 10**6)}.md"
+    (site / "content" / section / name).write_text(ARTICLE.format(
+        title=f"Added story {name}", day=rng.randint(10, 28), minute=rng.randint(0, 59),
+        tags=rng.choice(["velmora", "shipping, budget", "new tag"]), body="Body " * rng.randint(5, 50)),
+        encoding="utf-8")
+    return f"add {section}/{name}"
+
+
+def delete_article(site: Path, rng: random.Random) -> str:
+    path = rng.choice(sorted((site / "content").rglob("*.md")))
+    path.unlink()
+    return f"delete {path.name}"
+
+
+def rename_article(site: Path, rng: random.Random) -> str:
+    path = rng.choice(sorted((site / "content").rglob("*.md")))
+    target = path.with_name(f"renamed-{rng.randint(0, 10**6)}.md")
+    path.rename(target)
+    return f"rename {path.name} -> {target.name}"
+
+
+def edit_layout(site: Path, rng: random.Random) -> str:
+    path = site / "layouts" / rng.choice(["base.html", "article.html", "list.html", "macros.html"])
+    text = path.read_text(encoding="utf-8")
+    marker = f"<!-- layout edit {rng.randint(0, 10**6)} -->"
+    path.write_text(text.replace("</footer>", marker + "</footer>", 1) if "</footer>" in text
+                    else text + "\n" + marker + "\n", encoding="utf-8")
+    return f"layout {path.name}"
+
+
+def edit_static(site: Path, rng: random.Random) -> str:
+    extra = site / "static" / "files" / f"note-{rng.randint(0, 3)}.txt"
+    if extra.exists() and rng.random() < 0.5:
+        extra.unlink()
+        return f"delete static {extra.name}"
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    extra.write_text(f"notes {rng.random()}\n", encoding="utf-8")
+    return f"static {extra.name}"
+
+
+def edit_config(site: Path, rng: random.Random) -> str:
+    path = site / "config.yaml"
+    text = path.read_text(encoding="utf-8")
+    if rng.random() < 0.5:
+        size = rng.choice([2, 3, 4, 5])
+        lines = [f"page_size: {size}" if line.startswith("page_size:") else line for line in text.splitlines()]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return f"config page_size {size}"
+    path.write_text(text.replace("tagline: ", "tagline: New ", 1), encoding="utf-8")
+    return "config tagline"
+
+
+CHANGES = [edit_article, edit_article, add_article, delete_article, rename_article, edit_layout,
+           edit_static, edit_config]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_changes_match_a_cold_build(site: Path, tmp_path: Path, seed: int):
+    rng = random.Random(seed)
+    first = run_build(site)
+    assert first.returncode == 0, first.stderr
+    done = []
+    for step in range(5):
+        for _ in range(rng.randint(1, 3)):
+            done.append(rng.choice(CHANGES)(site, rng))
+        result = run_build(site)
+        assert result.returncode == 0, (done, result.stderr)
+        assert tree(site / "output") == cold_build_of(site, tmp_path / "cold"), done
+
+
+def test_deleted_article_disappears_everywhere(site: Path):
+    assert run_build(site).returncode == 0
+    (site / "content/business/harbour-strike-ends.md").unlink()
+    assert run_build(site).returncode == 0
+    for path in (site / "output").rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".xml", ".json", ".txt"):
+            text = path.read_text(encoding="utf-8")
+            assert "harbour-strike-ends" not in text, path
+            assert "Harbour strike ends" not in text, path
+
+
+def test_no_change_rebuild_rewrites_nothing(site: Path):
+    assert run_build(site).returncode == 0
+    before = snapshot(site / "output")
+    result = run_build(site)
+    assert result.returncode == 0
+    assert snapshot(site / "output") == before
+    assert " 0 files written" in result.stdout
+
+
+def test_edit_rewrites_only_files_whose_bytes_change(site: Path, tmp_path: Path):
+    assert run_build(site).returncode == 0
+    before = snapshot(site / "output")
+    path = site / "content/culture/saltwater-book-fair.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    assert run_build(site).returncode == 0
+    after = snapshot(site / "output")
+    rewritten = [k for k in after if k in before and after[k][1] != before[k][1]]
+    assert rewritten, "the edited article's page must be rewritten"
+    assert all(after[k][0] != before[k][0] for k in rewritten), "a file was rewritten with the same bytes"
+    assert any("saltwater-book-fair" in k for k in rewritten)
+
+
+def make_many(site: Path, count: int) -> None:
+    """Add `count` small articles so a build takes long enough to be killed half-way."""
+    for i in range(count):
+        (site / "content" / "world" / f"bulk-{i:04d}.md").write_text(ARTICLE.format(
+            title=f"Bulk story {i}", day=10 + i % 18, minute=i % 60, tags="bulk",
+            body=("Paragraph with *emphasis* and a [link](https://example.org/). " * 20 + "\n\n") * 4),
+            encoding="utf-8")
+
+
+def test_a_killed_build_leaves_a_cache_that_builds_correctly(tmp_path: Path):
+    site = copy_sample(tmp_path / "site")
+    make_many(site, 400)
+    assert run_build(site).returncode == 0
+    # change every bulk article, then kill the rebuild part-way
+    for path in sorted((site / "content/world").glob("bulk-*.md")):
+        path.write_text(path.read_text(encoding="utf-8").replace("Bulk story", "Changed story"),
+                        encoding="utf-8")
+    command = [sys.executable, str(REPO / "build.py"), "--config", str(site / "config.yaml"), "--now", FIXED_NOW]
+    for delay in (0.8, 1.6, 2.4):
+        process = subprocess.Popen(command, cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        time.sleep(delay)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    result = run_build(site)
+    assert result.returncode == 0, result.stderr
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+
+
+def test_a_cache_from_other_code_is_ignored(site: Path, tmp_path: Path):
+    import sqlite3
+
+    assert run_build(site).returncode == 0
+    database = site / ".cache" / "cache.sqlite"
+    assert database.is_file(), "the build keeps its cache in .cache/ beside config.yaml"
+    with sqlite3.connect(database) as db:
+        # poison every cached article, and claim another version wrote them
+        db.execute("UPDATE parsed SET data = x'00'")
+        db.execute("UPDATE meta SET value = 'written by another version' WHERE key = 'fingerprint'")
+    path = site / "content/culture/saltwater-book-fair.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    result = run_build(site)
+    assert result.returncode == 0, result.stderr
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+
+
+def test_clean_removes_output_and_cache(site: Path):
+    assert run_build(site).returncode == 0
+    assert (site / ".cache").is_dir() and (site / "output").is_dir()
+    result = run_build(site, "clean")
+    assert result.returncode == 0, result.stderr
+    assert not (site / ".cache").exists() and not (site / "output").exists()
