@@ -117,9 +117,8 @@ def _check_folders(config: Config) -> None:
     """Refuse an output folder that would swallow the sources."""
     out = config.output_dir
     for name, folder in (("content", config.content_dir), ("layouts", config.layouts_dir),
-                         ("static", config.static_dir)):
-        if folder == out or folder.is_relative_to(out) or out == config.root \
-                or config.cache_dir.is_relative_to(out):
+                         ("static", config.static_dir), ("cache", config.cache_dir)):
+        if folder == out or folder.is_relative_to(out) or out == config.root:
             raise BuildError([Problem(config.path.name, 0, f"paths.output '{out}' contains the {name} "
                                                            "folder; give the output its own folder")])
     if not config.content_dir.is_dir():
