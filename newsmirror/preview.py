@@ -44,6 +44,7 @@ QUIET_SECONDS = 0.3      # a burst of saves is over once nothing changed for thi
 BUSY_POLL = 0.1          # poll interval while a burst is going on
 IDLE_POLL = (0.25, 2.0)  # idle poll interval: at least, at most (scales with the time a scan takes)
 EDITOR_LITTER = ("~", ".swp", ".swx", ".swo", ".tmp", ".part")
+NOT_FOUND = b"<!DOCTYPE html><html><head><title>Not found</title></head><h1>Not found</h1></html>"
 RELOAD = {"command": "reload", "path": "*", "liveCSS": False, "liveImg": False}
 # livereload's own snippet (livereload.server.Server.application): loads livereload.js from us
 SCRIPT = (b'<script>(function(){var s=document.createElement("script");'
@@ -83,7 +84,8 @@ def preview_config(config: Config, host: str | None, url: str, output_dir: Path)
     mirror = config.primary if host is None else config.mirror(host)
     if mirror is None:
         known = ", ".join(m.host for m in config.mirrors)
-        raise BuildError([Problem("--mirror", 0, f"no mirror '{host}' in {config.path.name} (mirrors: {known})")])
+        raise BuildError([Problem("--mirror", 0, f"no mirror '{host}' in {config.path.name} "
+                                                 f"(mirrors: {known})")])
     local = replace(mirror, url=url, prefix="/", scheme="http", canonical="self")
     return replace(config, mirrors=tuple(local if m is mirror else m for m in config.mirrors),
                    output_dir=output_dir), local
@@ -282,11 +284,14 @@ class FileHandler(web.RequestHandler):
 
     def get(self) -> None:
         state, path = self.state, self.request.path
-        file = resolve_request(state.root or Path("/nonexistent"), path)
-        if file is None:                      # outside the served folder: never an answer
+        rel = site_path(path)
+        if rel is None:                       # outside the served folder: never an answer
             raise web.HTTPError(404)
         if state.problems is not None or state.root is None:
             return self._html(500, error_page(state.problems or ()))
+        file = resolve_request(state.root, rel)
+        if file is None:
+            raise web.HTTPError(404)
         if file.is_dir():
             if not path.endswith("/"):
                 query = f"?{self.request.query}" if self.request.query else ""
@@ -294,31 +299,40 @@ class FileHandler(web.RequestHandler):
             file = file / "index.html"
         if not file.is_file():
             missing = state.root / "404.html"
-            body = missing.read_bytes() if missing.is_file() else b"<!DOCTYPE html><html><head><title>Not found</title></head></html>"
-            return self._html(404, body)
+            return self._html(404, missing.read_bytes() if missing.is_file() else NOT_FOUND)
         kind = mimetypes.guess_type(file.name)[0] or ("text/plain" if "." not in file.name else
                                                       "application/octet-stream")
         if kind.startswith("text/") or kind.endswith(("xml", "json", "javascript")):
             kind += "; charset=utf-8"
         if kind.startswith("text/html"):
             return self._html(200, file.read_bytes())
-        self.set_header("Content-Type", kind)
-        self.finish(file.read_bytes() if self.request.method != "HEAD" else b"")
+        self._send(200, kind, file.read_bytes())
 
     def _html(self, status: int, body: bytes) -> None:
         self.state.served[unquote(self.request.path)] = self.state.generation
+        self._send(status, "text/html; charset=utf-8", body)
+
+    def _send(self, status: int, kind: str, body: bytes) -> None:
         self.set_status(status)
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(body if self.request.method != "HEAD" else b"")
+        self.set_header("Content-Type", kind)
+        if self.request.method == "HEAD":
+            self.set_header("Content-Length", len(body))
+            body = b""
+        self.finish(body)
 
 
-def resolve_request(root: Path, url_path: str) -> Path | None:
-    """Return the file or folder a URL path names inside `root`, or None if it leaves it."""
+def site_path(url_path: str) -> str | None:
+    """Return a request's path decoded and without its leading /, or None if it could leave
+    the served folder (`..` or `.` segments, also percent-encoded; backslashes; NUL)."""
     rel = unquote(url_path)
-    parts = rel.split("/")
-    if "\0" in rel or "\\" in rel or any(p in (".", "..") for p in parts):
+    if "\0" in rel or "\\" in rel or any(p in (".", "..") for p in rel.split("/")):
         return None
-    target = Path(os.path.realpath(root / rel.lstrip("/")))
+    return rel.lstrip("/")
+
+
+def resolve_request(root: Path, rel: str) -> Path | None:
+    """Return the file or folder `rel` names under `root`, or None if a symlink leads outside."""
+    target = Path(os.path.realpath(root / rel))
     return target if target.is_relative_to(os.path.realpath(root)) else None
 
 
@@ -361,6 +375,7 @@ class Preview:
         self.last_change = 0.0
         self.warned: set[Problem] = set()
         self.loop = IOLoop.current()
+        self.building = False
 
     def start(self) -> None:
         """Build the site for the first time, then start watching."""
@@ -392,6 +407,7 @@ class Preview:
         cause = ", ".join(display_path(p, root) for p in sorted(changed)[:3]) + \
             (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
         try:
+            self.building = True
             done = self.build.run(self.progress if not changed else _no_progress)
         except BuildError as exc:
             self._failed(tuple(exc.problems))
@@ -400,6 +416,8 @@ class Preview:
             traceback.print_exc()
             self._failed((blame(exc, root),))
             return
+        finally:
+            self.building = False
         self._warn(done.warnings)
         r = done.report
         if changed:
@@ -427,14 +445,15 @@ class Preview:
         for warning in new[:self.shown_warnings]:
             print(warning, file=sys.stderr)
         if self.shown_warnings is not None and len(new) > self.shown_warnings:
-            print(f"... and {len(new) - self.shown_warnings} more warnings (-v shows all)", file=sys.stderr)
+            print(f"... and {len(new) - self.shown_warnings} more warnings (-v shows all)",
+                  file=sys.stderr)
         self.warned = set(warnings)
 
 
 def serve_site(config: Config, options: ServeOptions, say: Callable[[str], None],
                progress: Progress = _no_progress, verbose: bool = False) -> int:
     """Build and serve the preview until Ctrl-C or SIGTERM; return the exit status (0)."""
-    preview_config(config, options.mirror, "http://localhost/", config.output_dir)  # unknown --mirror: stop now
+    preview_config(config, options.mirror, "http://localhost/", config.output_dir)  # unknown --mirror
     try:
         sockets = bind_sockets(options.port, address=options.bind)
     except OSError as exc:
@@ -452,11 +471,11 @@ def serve_site(config: Config, options: ServeOptions, say: Callable[[str], None]
     ], transforms=[ScriptInjector], log_function=lambda handler: None)
     server = HTTPServer(app)
     loop = IOLoop.current()
-    stop = _Stopper(loop)
+    preview = Preview(PreviewBuild(config, options, url, folder), state, say, progress, verbose)
+    stop = _Stopper(loop, preview)
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.add_sockets(sockets)
-        preview = Preview(PreviewBuild(config, options, url, folder), state, say, progress, verbose)
         loop.add_callback(preview.start)
         stop.running = True
         loop.start()
@@ -476,13 +495,13 @@ def serve_site(config: Config, options: ServeOptions, say: Callable[[str], None]
 
 
 class _Stopper:
-    """Signal handler: the first Ctrl-C or SIGTERM stops the loop between builds, a second at once."""
+    """Signal handler for Ctrl-C and SIGTERM: stop the loop when it is idle, else interrupt the
+    build (its output is a temporary folder about to be removed)."""
 
-    def __init__(self, loop: IOLoop):
-        self.loop, self.running, self.asked = loop, False, False
+    def __init__(self, loop: IOLoop, preview: Preview):
+        self.loop, self.preview, self.running = loop, preview, False
 
     def __call__(self, signum, frame) -> None:
-        if self.asked or not self.running:
+        if not self.running or self.preview.building:
             raise KeyboardInterrupt
-        self.asked = True
         self.loop.asyncio_loop.call_soon_threadsafe(self.loop.asyncio_loop.stop)
