@@ -4,6 +4,8 @@
     python bench/bench.py                      # 1k articles, 3 runs each
     python bench/bench.py --articles 10000 --runs 3 --out bench/results.md
 
+Measures cold builds with one and four mirrors, then, with four mirrors: a rebuild with no change,
+after editing one article, adding one, editing one layout and editing config.yaml.
 Every number is the median of --runs runs, reported as a ratio against the floor measured in
 the same run on the same corpus (so it holds when the machine's speed drifts), plus articles
 per second and the peak memory (RSS) of the build process. Not a test: nothing is asserted."""
@@ -52,7 +54,7 @@ def write_config(site: Path, mirrors: int) -> Path:
         "site: {title: Bench Courier, timezone: UTC}\n"
         "mirrors:\n" + "".join(lines) +
         f"paths: {{content: content, layouts: {REPO / 'layouts'}, static: {REPO / 'static'}, "
-        f"output: out-{mirrors}}}\n", encoding="utf-8")
+        f"output: out-{mirrors}, cache: cache-{mirrors}}}\n", encoding="utf-8")
     return path
 
 
@@ -87,8 +89,11 @@ def main() -> int:
         for mirrors in (1, 4):
             config = write_config(work, mirrors)
             out = work / f"out-{mirrors}"
-            seconds, rss = median_of(args.runs, lambda: shutil.rmtree(out, ignore_errors=True),
-                                     build + [str(config)], work)
+            def cold(out=out, cache=work / f"cache-{mirrors}"):
+                shutil.rmtree(out, ignore_errors=True)
+                shutil.rmtree(cache, ignore_errors=True)
+
+            seconds, rss = median_of(args.runs, cold, build + [str(config)], work)
             rows.append((f"cold build, {mirrors} mirror{'s' if mirrors > 1 else ''}", seconds, rss))
         config4 = write_config(work, 4)
         seconds, rss = median_of(args.runs, lambda: None, build + [str(config4)], work)
@@ -101,14 +106,47 @@ def main() -> int:
 
         seconds, rss = median_of(args.runs, edit, build + [str(config4)], work)
         rows.append(("one article edited, 4 mirrors", seconds, rss))
+        added = []
+
+        def add():
+            target = article.with_name(f"bench-added-{len(added)}.md")
+            target.write_text(original.replace("title:", "title: Added", 1), encoding="utf-8")
+            added.append(target)
+
+        seconds, rss = median_of(args.runs, add, build + [str(config4)], work)
+        rows.append(("one article added, 4 mirrors", seconds, rss))
+        layout = work / "layouts"
+        shutil.copytree(REPO / "layouts", layout)
+        config4.write_text(config4.read_text(encoding="utf-8").replace(str(REPO / "layouts"), str(layout)),
+                           encoding="utf-8")
+        timed(build + [str(config4)], work)   # the copied layouts are new to the cache: settle first
+
+        def edit_layout():
+            base = layout / "base.html"
+            base.write_text(base.read_text(encoding="utf-8").replace(
+                "</footer>", f"<!-- {time.perf_counter()} --></footer>", 1), encoding="utf-8")
+
+        seconds, rss = median_of(args.runs, edit_layout, build + [str(config4)], work)
+        rows.append(("one layout edited, 4 mirrors", seconds, rss))
+
+        def edit_config():
+            lines = config4.read_text(encoding="utf-8").splitlines(keepends=True)
+            lines[0] = f"site: {{title: Bench Courier {time.perf_counter_ns()}, timezone: UTC}}\n"
+            config4.write_text("".join(lines), encoding="utf-8")
+
+        seconds, rss = median_of(args.runs, edit_config, build + [str(config4)], work)
+        rows.append(("config.yaml edited, 4 mirrors", seconds, rss))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     one = rows[1][1]
     table = [f"Benchmark of {date.today().isoformat()}: {args.articles} synthetic articles, "
              f"{os.cpu_count()} cores, Python {platform.python_version()}, median of {args.runs} runs.",
-             "", "| measure | seconds | x floor | articles/s | peak RSS MB |", "|---|---:|---:|---:|---:|"]
+             "", "| measure | seconds | x floor | % of cold (4 mirrors) | articles/s | peak RSS MB |",
+             "|---|---:|---:|---:|---:|---:|"]
+    cold4 = rows[2][1]
     for name, seconds, rss in rows:
-        table.append(f"| {name} | {seconds:.2f} | {seconds / floor:.2f} | {args.articles / seconds:.0f} | {rss} |")
+        table.append(f"| {name} | {seconds:.2f} | {seconds / floor:.2f} | {100 * seconds / cold4:.1f} % | "
+                     f"{args.articles / seconds:.0f} | {rss} |")
     extra = (rows[2][1] - one) / 3 / one
     table += ["", f"Each mirror after the first adds {extra:.0%} of the one-mirror build time."]
     text = "\n".join(table) + "\n"
