@@ -60,12 +60,28 @@ class Staging:
 
     def commit(self) -> WriteReport:
         """Move staged files into place and remove files the site no longer has."""
+        whole = set()
+        for host in self.hosts:
+            staged, root = self.folder / host, self.roots[host]
+            if staged.is_dir() and not root.exists():
+                root.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, root)   # a mirror built for the first time: one rename
+                whole.add(host)
+        made: set[str] = set()
         for host, rel in self.changed:
-            target = self.roots[host] / rel
-            if target.is_dir() and not target.is_symlink():
+            if host in whole:
+                continue
+            target = os.path.join(self.roots[host], rel)
+            parent = os.path.dirname(target)
+            if parent not in made:
+                _make_folder(parent, str(self.roots[host]))
+                made.add(parent)
+            source = os.path.join(self.folder, host, rel)
+            try:
+                os.replace(source, target)
+            except IsADirectoryError:   # a page now stands where a folder was
                 shutil.rmtree(target)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.folder / host / rel, target)
+                os.replace(source, target)
         removed = sum(self._remove_stale(host) for host in self.hosts)
         removed += self._retire_hosts()
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -140,6 +156,22 @@ def _inside(root: Path, parent: str, seen_dirs: dict[str, bool]) -> bool:
         real = Path(os.path.realpath(os.path.join(root, parent)))
         seen_dirs[key] = real.is_relative_to(os.path.realpath(root))
     return seen_dirs[key]
+
+
+def _make_folder(folder: str, root: str) -> None:
+    """Create `folder` (inside `root`), replacing any file that stands where a folder must be."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        return
+    except (FileExistsError, NotADirectoryError):
+        pass
+    current = folder
+    while current != root and not os.path.isdir(current):
+        if os.path.lexists(current) and not os.path.isdir(current):
+            os.unlink(current)   # an old page file (an alias without .html) where folders now go
+            break
+        current = os.path.dirname(current)
+    os.makedirs(folder, exist_ok=True)
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
