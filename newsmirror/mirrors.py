@@ -27,6 +27,11 @@ class Mirror:
     is_primary: bool = False
 
     @property
+    def has_label(self) -> bool:
+        """Return whether the config names this mirror with a label other than its host."""
+        return self.label != self.host
+
+    @property
     def is_onion(self) -> bool:
         """Return whether this mirror is a Tor onion service."""
         return self.host.endswith(".onion")

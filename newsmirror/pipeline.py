@@ -20,7 +20,7 @@ from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
 from .links import LinkPolicy, ref_targets
 from .plan import BuildOptions, SitePlan, plan_site
-from .render import Renderer, TemplateProblem, make_environment, site_view
+from .render import Renderer, SharedRenderer, TemplateProblem, make_environment, site_view
 from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
 from .writer import Staging, WriteReport, stage_file
 
@@ -271,26 +271,55 @@ class _RenderJob:
         env = make_environment(config)
         site = site_view(config, plan.sections)
         self.plan, self.staging = plan, staging
-        self.targets = [(m.host, config.output_dir / m.host, Renderer(config, env, site, m, plan.refs))
-                        for m in mirrors]
+        renderers = [Renderer(config, env, site, m, plan.refs) for m in mirrors]
+        self.targets = [(m.host, config.output_dir / m.host, r) for m, r in zip(mirrors, renderers)]
+        self.shared = SharedRenderer(renderers)
+        self.sharing = len(mirrors) > 1
         self.seen_dirs: dict[str, bool] = {}
 
-    def run(self, tasks: list[tuple[int, int, str | None]]) -> _Rendered:
-        """Render each (page index, mirror index, fingerprint) task into the staging folder."""
-        files, problems = [], []
-        for index, target, fingerprint in tasks:
+    def render(self, index: int, targets: list[int]) -> dict[int, bytes]:
+        """Return the page's bytes for each target mirror."""
+        page = self.plan.pages[index]
+        if self.sharing:
+            return self.shared.render(page, targets)
+        return {t: self.targets[t][2].render(page) for t in targets}
+
+    def verify_sharing(self, tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> None:
+        """Compare shared renders with mirror-by-mirror renders on a few pages of every kind;
+        on any difference, render every page for every mirror on its own."""
+        seen: dict[str, int] = {}
+        for index, targets in tasks:
             page = self.plan.pages[index]
-            host, root, renderer = self.targets[target]
+            if len(targets) < 2 or seen.get(page.kind, 0) >= 2:
+                continue
+            seen[page.kind] = seen.get(page.kind, 0) + 1
+            wanted = [t for t, _ in targets]
             try:
-                data = renderer.render(page)
+                shared = self.shared.render(page, wanted)
+                alone = {t: self.targets[t][2].render(page) for t in wanted}
+            except TemplateProblem:
+                continue   # reported when the page is rendered for real
+            if shared != alone:
+                self.sharing = False
+                return
+
+    def run(self, tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> _Rendered:
+        """Render each (page index, [(mirror index, fingerprint)]) task into the staging folder."""
+        files, problems = [], []
+        for index, targets in tasks:
+            page = self.plan.pages[index]
+            try:
+                rendered = self.render(index, [t for t, _ in targets])
             except TemplateProblem as exc:
                 problems.append(exc.problem)
                 if len(problems) > 50:   # one broken layout fails every page: enough said
                     break
                 continue
-            files.append((host, page.output,
-                          stage_file(self.staging, root, host, page.output, data, self.seen_dirs),
-                          fingerprint))
+            for target, fingerprint in targets:
+                host, root, _ = self.targets[target]
+                files.append((host, page.output,
+                              stage_file(self.staging, root, host, page.output, rendered[target],
+                                         self.seen_dirs), fingerprint))
         return _Rendered(tuple(files), tuple(problems))
 
 
@@ -312,7 +341,7 @@ def _start_worker(job: _RenderJob) -> None:
     _WORKER_JOB.append(job)
 
 
-def _run_in_worker(tasks: list[tuple[int, int, str | None]]) -> _Rendered:
+def _run_in_worker(tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> _Rendered:
     return _WORKER_JOB[0].run(tasks)
 
 
@@ -328,10 +357,11 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
             staging.record(mirror.host, rel, False)
     prior = {m.host: cache.outputs(m.host) for m in mirrors} if cache is not None else {}
     mirror_keys = [digest(signature(m, {})) for m in mirrors]
-    tasks: list[tuple[int, int, str | None]] = []
+    tasks: list[tuple[int, list[tuple[int, str | None]]]] = []
     for index, page in enumerate(plan.pages):
         if page.output in keep:
             continue
+        targets = []
         for target, mirror in enumerate(mirrors):
             fingerprint = digest(fingerprints[index], mirror_keys[target]) if fingerprints else None
             # a page made from exactly these inputs, whose file nobody touched since, is done
@@ -339,11 +369,14 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
                                           prior.get(mirror.host, {}).get(page.output), fingerprint):
                 staging.record(mirror.host, page.output, False)
             else:
-                tasks.append((index, target, fingerprint))
+                targets.append((target, fingerprint))
+        if targets:
+            tasks.append((index, targets))
     job = _RenderJob(config, plan, mirrors, staging.folder)
+    job.verify_sharing(tasks)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
-    if len(tasks) < PARALLEL_RENDER_FROM or workers < 2:
+    if sum(len(t) for _, t in tasks) < PARALLEL_RENDER_FROM or workers < 2:
         results: Iterable[_Rendered] = [job.run(tasks)]
         pool = None
     else:
@@ -361,7 +394,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
                     staging.fingerprints[(host, rel)] = fingerprint
             problems += result.problems
             done += len(result.files)
-            progress("render", done, len(tasks))
+            progress("render", done, sum(len(t) for _, t in tasks))
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

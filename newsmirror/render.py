@@ -203,3 +203,132 @@ def _frame_in_template(exc: BaseException) -> tuple[str | None, int]:
             found = (name, tb.tb_lineno)
         tb = tb.tb_next
     return found
+
+
+def _tainting_test(test: Callable) -> Callable:
+    """Return a Jinja test that taints a slotted render when it looks at a slot."""
+    from .sharing import TAINT, Flag, Slot, SlotAlternate
+
+    def wrapped(value: Any, *args: Any, **kwargs: Any) -> Any:
+        for arg in (value, *args):
+            if isinstance(arg, (Slot, Flag, SlotAlternate)):
+                arg.log.append(TAINT) if not isinstance(arg, SlotAlternate) else arg.url.log.append(TAINT)
+        return test(value, *args, **kwargs)
+
+    return wrapped
+
+
+SLOT_NAMES = ("url", "host", "label", "banner", "head", "onion", "canonical", "quoted", "is_primary",
+              "is_onion")
+
+
+class SharedRenderer:
+    """Renders a page once for every mirror that can share it (see sharing.py), and on its
+    own for each mirror that cannot; the bytes are the same as Renderer.render gives."""
+
+    def __init__(self, renderers: list["Renderer"]):
+        self.renderers = renderers
+        first = renderers[0]
+        self.config, self.site, self.refs = first.config, first.site, first.refs
+        # Jinja tests (`is none`, `is string`, ...) look at a value without asking it: a test
+        # on a slot taints the render like any other use but a truth test
+        self.env = first.env.overlay()
+        self.env.tests = {name: _tainting_test(test) for name, test in first.env.tests.items()}
+
+    def render(self, page: Page, targets: list[int]) -> dict[int, bytes]:
+        """Return {target: HTML} for the page on each target mirror (indexes into renderers)."""
+        from .sharing import groups_for, substitute
+
+        out: dict[int, bytes] = {}
+        if page.kind == "404" or len(targets) < 2:
+            return {t: self.renderers[t].render(page) for t in targets}
+        # mirrors whose links or robots differ are never alike: share only within these
+        kinds: dict[tuple, list[int]] = {}
+        for t in targets:
+            m = self.renderers[t].mirror
+            kinds.setdefault((m.index_links, m.robots, len(self.renderers[t].alternates)), []).append(t)
+        for members in kinds.values():
+            while members:
+                head = members[0]
+                log: list = []
+                try:
+                    html = self._render_slotted(page, head, log)
+                except Exception:  # noqa: BLE001 - the mirror-by-mirror render reports any real error
+                    html, log = None, [("taint", None)]
+                group = groups_for(log, lambda t: self._truths(page, t), members) if html else None
+                if not group:
+                    out.update((t, self.renderers[t].render(page)) for t in members)
+                    break
+                for t in group:
+                    text = substitute(html, self._values(page, t))
+                    out[t] = text.encode("utf-8") if text is not None else self.renderers[t].render(page)
+                members = [t for t in members if t not in group]
+        return out
+
+    def _values(self, page: Page, t: int) -> list[str]:
+        """Return the text each slot stands for on mirror t (escaped as the template shows it)."""
+        from .sharing import escaped, quoted
+
+        r = self.renderers[t]
+        m = r.mirror
+        onion = r.onion.absolute(page.path) if r.onion and not m.is_onion else None
+        target = page.target if page.target is not None else page.path
+        values = [escaped(m.url), escaped(m.host), escaped(m.label), escaped(m.banner), str(Markup(m.head_html)),
+                  escaped(onion), escaped(r.canonical_mirror.absolute(target)), quoted(m.url), "", ""]
+        for alt in r.alternates:
+            values += [escaped(alt.url), escaped(alt.host), escaped(alt.label), "", ""]
+        return values
+
+    def _truths(self, page: Page, t: int) -> list[bool]:
+        """Return how each slot tests on mirror t."""
+        r = self.renderers[t]
+        m = r.mirror
+        onion = bool(r.onion and not m.is_onion)
+        truths = [True, True, bool(m.label), bool(m.banner), bool(m.head_html), onion, True, True,
+                  m.is_primary, m.is_onion]
+        for alt in r.alternates:
+            truths += [True, True, bool(alt.label), alt.is_onion, alt.has_label]
+        return truths
+
+    def _render_slotted(self, page: Page, t: int, log: list) -> str:
+        """Return the page rendered with slots for every mirror-specific value."""
+        from .sharing import Flag, Slot, SlotAlternate
+
+        r = self.renderers[t]
+        truths = self._truths(page, t)
+
+        def slot(number: int) -> Slot:
+            return Slot(number, truths[number], log)
+
+        url = slot(0)
+        alternates = []
+        for i in range(len(r.alternates)):
+            base = len(SLOT_NAMES) + 5 * i
+            alternates.append(SlotAlternate(slot(base), slot(base + 1), slot(base + 2),
+                                            Flag(base + 3, truths[base + 3], log),
+                                            Flag(base + 4, truths[base + 4], log)))
+        here = page.output
+        if r.mirror.index_links:
+            link = lambda target: _link_target(  # noqa: E731
+                target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p))
+        else:
+            link = lambda target: _link_target(target, lambda p: relative_url(here, p))  # noqa: E731
+        absolute = lambda p: url + p.lstrip("/")  # noqa: E731
+        context: dict[str, Any] = {
+            "site": self.site,
+            "mirror": MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
+                                 slot(3), slot(4), tuple(alternates), slot(5)),
+            "page": PageContext(page, slot(6), page.noindex or not r.mirror.robots),
+            "link": link,
+            "absolute": lambda target: _link_target(target, absolute),
+            "article": None,
+            "share": (),
+        }
+        if page.article is not None:
+            story = page.article
+            body = resolve_tokens(str(story.body), link, absolute, self.refs.get)
+            context["article"] = _replace_body(story, body)
+            own = slot(7) + quote(story.path, safe="")
+            context["share"] = tuple(Share(name, pattern.format(url=own, title=quote(story.title, safe="")))
+                                     for name, pattern in SHARE_TARGETS)
+        return self.env.get_template(page.template).render(context)

@@ -1,0 +1,66 @@
+"""Pages are rendered once for mirrors that are alike and the mirror's values substituted:
+whatever a layout does with mirror values, every mirror's page must say what its own
+render would say."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import run_build
+
+PROBE = ('<p id="probe">{{ mirror.host|upper }}|{{ "none" if mirror.banner is none else "banner" }}|'
+         '{{ mirror.label|length }}|{{ "onion" if mirror.is_onion else "clear" }}|'
+         '{{ mirror.url[:5] }}|{% if mirror.host == "meridiancourier.example.net" %}net{% endif %}|'
+         '{{ mirror.alternates|map(attribute="host")|join(",") }}|{{ absolute("x/")|urlencode }}|'
+         '{{ page.canonical|tojson }}</p>')
+
+MIRRORS = {
+    "www.meridiancourier.example": "https://www.meridiancourier.example/",
+    "meridiancourier.example.net": "https://meridiancourier.example.net/",
+    "cdn.meridian-mirror.example": "https://cdn.meridian-mirror.example/courier/",
+    "6nhy6xv6qorxw2n4xtywgls6m75adoi2qiuynex27mbrc2jj7xq4inid.onion":
+        "http://6nhy6xv6qorxw2n4xtywgls6m75adoi2qiuynex27mbrc2jj7xq4inid.onion/",
+}
+
+
+def expected(host: str, banner: bool) -> str:
+    from urllib.parse import quote
+
+    url = MIRRORS[host]
+    others = ",".join(h for h in MIRRORS if h != host)
+    return (f"{host.upper()}|{'banner' if banner else 'none'}|{len(host)}|"
+            f"{'onion' if host.endswith('.onion') else 'clear'}|{url[:5]}|"
+            f"{'net' if host == 'meridiancourier.example.net' else ''}|{others}|"
+            f"{quote(url + 'x/', safe='/')}|")
+
+
+@pytest.fixture(scope="module")
+def probed(tmp_path_factory):
+    from conftest import copy_sample
+
+    site = copy_sample(tmp_path_factory.mktemp("probe") / "site")
+    base = site / "layouts/base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("<main", PROBE + "\n<main", 1), encoding="utf-8")
+    result = run_build(site)
+    assert result.returncode == 0, result.stderr
+    return site / "output"
+
+
+@pytest.mark.parametrize("host", sorted(MIRRORS))
+def test_every_use_of_a_mirror_value_shows_that_mirrors_value(probed, host):
+    html = (probed / host / "politics/index.html").read_text(encoding="utf-8")
+    probe = re.search(r'<p id="probe">(.*?)</p>', html).group(1)
+    values = probe.split("|")
+    wanted = expected(host, banner=host == "meridiancourier.example.net").split("|")
+    assert values[:8] == wanted[:8], probe
+    assert values[8] == '"https://www.meridiancourier.example/politics/"', probe   # canonical: the primary
+
+
+def test_pages_without_probes_are_identical_to_their_own_render(output):
+    """The sample's pages share renders; the pairwise tests in test_mirrors.py prove each mirror's
+    files differ only in its own values. Here: no slot marker survives anywhere."""
+    for path in output.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert "\ue100" not in text and "\ue101" not in text, path
