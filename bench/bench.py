@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -66,6 +67,7 @@ def median_of(runs: int, setup, command: list[str], cwd: Path) -> tuple[float, i
         seconds, peak = timed(command, cwd)
         times.append(seconds)
         peaks.append(peak)
+    print(f"  {' '.join(command[-3:])}: {statistics.median(times):.2f} s, {max(peaks)} MB", flush=True)
     return statistics.median(times), max(peaks)
 
 
@@ -110,7 +112,8 @@ def main() -> int:
 
         def add():
             target = article.with_name(f"bench-added-{len(added)}.md")
-            target.write_text(original.replace("title:", "title: Added", 1), encoding="utf-8")
+            text = re.sub(r"(?m)^slug: *(.*)$", rf"slug: \1-added-{len(added)}", original, count=1)
+            target.write_text(text.replace("title:", "title: Added", 1), encoding="utf-8")
             added.append(target)
 
         seconds, rss = median_of(args.runs, add, build + [str(config4)], work)
