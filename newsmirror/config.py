@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import BuildError, Problem, display_path
+from .errors import BuildError, Problem
 from .mirrors import Mirror, bare_domain, parse_mirror_url
 from .yamltext import YamlDoc, YamlSyntaxError, parse_yaml
 

@@ -58,15 +58,7 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
            started: float) -> BuildResult:
     """Run the stages with an open cache (see build_site)."""
     parsed = parse_content(config, progress, cache=cache)
-    problems = [p for item in parsed for p in item.problems]
-    warnings = list(_shortcode_warnings(parsed, config))
-    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
-    warnings += [p for p in plan.problems if p.warning]
-    problems += [p for p in plan.problems if not p.warning]
-    static = list_static(config)
-    problems += _static_clashes(plan, static, config)
-    if problems:
-        raise BuildError(problems + warnings)
+    plan, static, warnings = check_and_plan(config, parsed, options)
     staging = Staging(config.output_dir, [m.host for m in mirrors],
                       [m.host for m in config.mirrors] if hosts is None else None)
     try:
@@ -83,6 +75,22 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
     pages = sum(1 for _ in plan.pages)
     return BuildResult(len(plan.stories), pages, len(mirrors), report,
                        time.perf_counter() - started, tuple(sorted(set(warnings))))
+
+
+def check_and_plan(config: Config, parsed: list[Parsed], options: BuildOptions,
+                   shown: Config | None = None) -> tuple[SitePlan, list[tuple[str, Path]], list[Problem]]:
+    """Return the plan, the static files and the warnings; raise BuildError naming every problem
+    of the content and the plan (`shown` is the config whose paths messages show)."""
+    problems = [p for item in parsed for p in item.problems]
+    warnings = list(_shortcode_warnings(parsed, shown or config))
+    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
+    warnings += [p for p in plan.problems if p.warning]
+    problems += [p for p in plan.problems if not p.warning]
+    static = list_static(config)
+    problems += _static_clashes(plan, static, config)
+    if problems:
+        raise BuildError(problems + warnings)
+    return plan, static, warnings
 
 
 def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed]) -> list[str]:

@@ -34,9 +34,9 @@ from . import articles
 from .config import Config, load_config
 from .errors import BuildError, Problem, display_path
 from .mirrors import Mirror
-from .pipeline import (Progress, _check_folders, _no_progress, _shortcode_warnings, _static_clashes,
-                       content_files, list_static, parse_content, parse_settings, render_mirrors)
-from .plan import BuildOptions, plan_site
+from .pipeline import (Progress, _check_folders, _no_progress, check_and_plan, content_files,
+                       parse_content, parse_settings, render_mirrors)
+from .plan import BuildOptions
 from .views import Page
 from .writer import Staging, WriteReport
 
@@ -143,17 +143,9 @@ class PreviewBuild:
         config, mirror = self.config, self.mirror
         _check_folders(config)
         parsed = self._parse(progress)
-        problems = [p for item in parsed for p in item.problems]
-        warnings = list(_shortcode_warnings(parsed, self.base))
         now = self.options.now or datetime.now(timezone.utc)
         options = BuildOptions(now=now, drafts=self.options.drafts, future=self.options.future)
-        plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
-        warnings += [p for p in plan.problems if p.warning]
-        problems += [p for p in plan.problems if not p.warning]
-        static = list_static(config)
-        problems += _static_clashes(plan, static, config)
-        if problems:
-            raise BuildError(problems + warnings)
+        plan, static, warnings = check_and_plan(config, parsed, options, self.base)
         keep = self._unchanged(plan)
         staging = Staging(config.output_dir, [mirror.host])
         try:

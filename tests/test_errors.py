@@ -19,7 +19,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import copy_sample, run_build, snapshot
+from conftest import run_build, snapshot
 
 SUMMARY = re.compile(r"error: (\d+) problems?; nothing was written, the output folder is as it was")
 Breakage = Callable[[Path], None]   # breaks a copy of the built sample site
@@ -35,22 +35,13 @@ class Outcome:
 
 
 @pytest.fixture(scope="module")
-def good_build(tmp_path_factory) -> Path:
-    """Return a copy of the sample site built once for this module (never modified)."""
-    root = copy_sample(tmp_path_factory.mktemp("good") / "site")
-    result = run_build(root)
-    assert result.returncode == 0, result.stderr
-    return root
-
-
-@pytest.fixture(scope="module")
-def builds(request, good_build: Path, tmp_path_factory):
+def builds(request, built_site: Path, tmp_path_factory):
     """Start the build of every selected case of this module at once: {test node id: future Outcome}.
 
     Each case's `breakage` parameter is applied here, to its own copy of the built site."""
 
     def build(breakage: Breakage, folder: Path) -> Outcome:
-        site = Path(shutil.copytree(good_build, folder / "site", copy_function=shutil.copy2))
+        site = Path(shutil.copytree(built_site, folder / "site", copy_function=shutil.copy2))
         breakage(site)
         before = snapshot(site / "output")
         return Outcome(site, before, run_build(site))
