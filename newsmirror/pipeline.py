@@ -61,20 +61,25 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
     plan, static, warnings = check_and_plan(config, parsed, options)
     staging = Staging(config.output_dir, [m.host for m in mirrors],
                       [m.host for m in config.mirrors] if hosts is None else None)
+    report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
+                               fingerprints=page_fingerprints(config, plan, parsed))
+    record_outputs(cache, config, plan, mirrors, staging)
+    pages = sum(1 for _ in plan.pages)
+    return BuildResult(len(plan.stories), pages, len(mirrors), report,
+                       time.perf_counter() - started, tuple(sorted(set(warnings))))
+
+
+def render_and_commit(config: Config, plan: SitePlan, mirrors, static, staging: Staging, progress: Progress,
+                      warnings: list[Problem], **options) -> WriteReport:
+    """Render into `staging` and put it in place; on any problem or error nothing is written."""
     try:
-        fingerprints = page_fingerprints(config, plan, parsed)
-        problems = render_mirrors(config, plan, mirrors, static, staging, progress,
-                                  cache=cache, fingerprints=fingerprints)
+        problems = render_mirrors(config, plan, mirrors, static, staging, progress, **options)
         if problems:
             raise BuildError(problems + warnings)
     except BaseException:
         staging.abort()
         raise
-    report = staging.commit()
-    record_outputs(cache, config, plan, mirrors, staging)
-    pages = sum(1 for _ in plan.pages)
-    return BuildResult(len(plan.stories), pages, len(mirrors), report,
-                       time.perf_counter() - started, tuple(sorted(set(warnings))))
+    return staging.commit()
 
 
 def check_and_plan(config: Config, parsed: list[Parsed], options: BuildOptions,

@@ -35,7 +35,7 @@ from .config import Config, load_config
 from .errors import BuildError, Problem, display_path
 from .mirrors import Mirror
 from .pipeline import (Progress, _check_folders, _no_progress, check_and_plan, content_files,
-                       parse_content, parse_settings, render_mirrors)
+                       parse_content, parse_settings, render_and_commit)
 from .plan import BuildOptions
 from .views import Page
 from .writer import Staging, WriteReport
@@ -148,14 +148,7 @@ class PreviewBuild:
         plan, static, warnings = check_and_plan(config, parsed, options, self.base)
         keep = self._unchanged(plan)
         staging = Staging(config.output_dir, [mirror.host])
-        try:
-            problems = render_mirrors(config, plan, [mirror], static, staging, progress, keep)
-            if problems:
-                raise BuildError(problems + warnings)
-        except BaseException:
-            staging.abort()
-            raise
-        report = staging.commit()
+        report = render_and_commit(config, plan, [mirror], static, staging, progress, warnings, keep=keep)
         self.written = {p.output: p for p in plan.pages}
         self.context = (plan.sections, plan.refs)
         self.extras = {s.source: s.extra for s in plan.stories}
