@@ -16,7 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 from .dates import parse_date
-from .errors import Problem
+from .errors import Problem, template_frame
 from .links import LinkPolicy, token_path
 from .markup import BodyConverter, ShortcodeUse, cut_summary
 from .yamltext import YamlSyntaxError, parse_yaml
@@ -442,17 +442,7 @@ def _shortcodes(layouts_dir: Path):
             template = env.get_template(f"{name}.html")
             return template.render(args=args, kwargs=kwargs, inner=Markup(inner) if inner is not None else None)
         except jinja2.TemplateError as exc:
-            line = getattr(exc, "lineno", None) or _template_line(exc)
+            line = getattr(exc, "lineno", None) or template_frame(exc)[1]
             raise RuntimeError(f"layouts/shortcodes/{name}.html:{line}: {exc}") from None
 
     return render
-
-
-def _template_line(exc: BaseException) -> int:
-    """Return the template line an error was raised at, from its traceback."""
-    tb, line = exc.__traceback__, 0
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename.endswith(".html"):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line

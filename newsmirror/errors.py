@@ -35,3 +35,14 @@ def display_path(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def template_frame(exc: BaseException) -> tuple[str | None, int]:
+    """Return the template file and line where an error was raised, from the traceback."""
+    tb, found = exc.__traceback__, (None, 0)
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name.endswith((".html", ".xml", ".txt")):
+            found = (name, tb.tb_lineno)
+        tb = tb.tb_next
+    return found

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -28,7 +29,7 @@ class LinkPolicy:
     prefixes: tuple[tuple[str, str], ...] = ()
     preserve: tuple[str, ...] = ()
 
-    @property
+    @cached_property   # built once per process, not once per article
     def own_url(self) -> re.Pattern | None:
         """Return a pattern matching absolute URLs on the outlet's domains in text."""
         if not self.own_domains:

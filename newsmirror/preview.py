@@ -32,7 +32,7 @@ from tornado.netutil import bind_sockets
 
 from . import articles
 from .config import Config, load_config
-from .errors import BuildError, Problem, display_path
+from .errors import BuildError, Problem, display_path, template_frame
 from .mirrors import Mirror
 from .pipeline import (Progress, _check_folders, _no_progress, check_and_plan, content_files,
                        parse_content, parse_settings, render_and_commit)
@@ -323,12 +323,8 @@ def resolve_request(root: Path, rel: str) -> Path | None:
 
 def blame(exc: Exception, root: Path) -> Problem:
     """Return a Problem for an unexpected exception: at the layout line that raised it, if any."""
-    where, line, tb = "newsmirror", 0, exc.__traceback__
-    while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if not name.endswith(".py") and Path(name).is_file():   # Jinja2 reports template lines
-            where, line = display_path(Path(name), root), tb.tb_lineno
-        tb = tb.tb_next
+    name, line = template_frame(exc)   # Jinja2 reports template lines in tracebacks
+    where = display_path(Path(name), root) if name else "newsmirror"
     return Problem(where, line, f"error: {type(exc).__name__}: {exc} (traceback in the terminal)")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
@@ -12,7 +12,7 @@ import jinja2
 from markupsafe import Markup
 
 from .config import Config
-from .errors import Problem, display_path
+from .errors import Problem, display_path, template_frame
 from .links import relative_url, resolve_tokens
 from .mirrors import Mirror
 from .views import Page, Section
@@ -128,38 +128,13 @@ class Renderer:
     def render(self, page: Page) -> bytes:
         """Return the page's HTML for this mirror, or raise TemplateProblem."""
         mirror = self.mirror
-        if page.kind == "404":
-            link = lambda target: _link_target(target, mirror.rooted)  # noqa: E731 (served at any URL)
-        else:
-            here = page.output
-            if mirror.index_links:  # a bucket without index documents, or pages opened as files
-                link = lambda target: _link_target(  # noqa: E731
-                    target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p))
-            else:
-                link = lambda target: _link_target(target, lambda p: relative_url(here, p))  # noqa: E731
-        context: dict[str, Any] = {
-            "site": self.site,
-            "mirror": MirrorView(
-                mirror.url, mirror.host, mirror.label, mirror.is_primary, mirror.is_onion, mirror.banner,
-                Markup(mirror.head_html), self.alternates,
-                self.onion.absolute(page.path) if self.onion and not mirror.is_onion
-                and page.kind != "404" else None),
-            "page": PageContext(page, self.canonical_mirror.absolute(
-                                    page.target if page.target is not None else page.path),
-                                page.noindex or not mirror.robots),
-            "link": link,
-            "absolute": lambda target: _link_target(target, mirror.absolute),
-            "article": None,
-            "share": (),
-        }
-        if page.article is not None:
-            story = page.article
-            body = resolve_tokens(str(story.body), link, mirror.absolute, self.refs.get)
-            context["article"] = _replace_body(story, body)
-            own_url = mirror.absolute(story.path)
-            context["share"] = tuple(
-                Share(name, pattern.format(url=quote(own_url, safe=""), title=quote(story.title, safe="")))
-                for name, pattern in SHARE_TARGETS)
+        onion = self.onion.absolute(page.path) if self.onion and not mirror.is_onion and page.kind != "404" \
+            else None
+        view = MirrorView(mirror.url, mirror.host, mirror.label, mirror.is_primary, mirror.is_onion,
+                          mirror.banner, Markup(mirror.head_html), self.alternates, onion)
+        canonical = self.canonical_mirror.absolute(page.target if page.target is not None else page.path)
+        context = page_context(self.site, page, view, canonical, page.noindex or not mirror.robots,
+                               link_for(page, mirror), mirror.url, quote(mirror.url, safe=""), self.refs)
         try:
             return self.env.get_template(page.template).render(context).encode("utf-8")
         except jinja2.TemplateError as exc:
@@ -174,11 +149,49 @@ class Renderer:
             return Problem(page.source or display_path(self.config.layouts_dir, self.config.root), 0,
                            f"layout '{missing}' not found in {display_path(self.config.layouts_dir, self.config.root)}/")
         if not filename or not line:
-            filename, line = _frame_in_template(exc)
+            filename, line = template_frame(exc)
         shown = display_path(Path(filename), self.config.root) if filename else page.template
         where = f" (rendering {page.source or page.output})"
         message = exc.message if isinstance(exc, jinja2.TemplateSyntaxError) else str(exc)
         return Problem(shown, line or 0, f"template error: {message}{where}")
+
+
+def link_for(page: Page, mirror: Mirror) -> Callable[[Any], str]:
+    """Return the `link()` of a page on a mirror: page-relative; rooted on the 404 page, which is
+    served at any URL; naming index.html on a mirror with index_links."""
+    if page.kind == "404":
+        return lambda target: _link_target(target, mirror.rooted)
+    here = page.output
+    if mirror.index_links:
+        return lambda target: _link_target(
+            target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p))
+    return lambda target: _link_target(target, lambda p: relative_url(here, p))
+
+
+def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noindex: bool,
+                 link: Callable[[Any], str], base_url: str, quoted_base: str, refs: dict) -> dict[str, Any]:
+    """Return the template context of a page; `base_url` is the mirror's address and
+    `quoted_base` the same percent-encoded (real values, or slots when renders are shared)."""
+    absolute = lambda p: base_url + p.lstrip("/")  # noqa: E731
+    context: dict[str, Any] = {
+        "site": site,
+        "mirror": mirror,
+        "page": PageContext(page, canonical, noindex),
+        "link": link,
+        "absolute": lambda target: _link_target(target, absolute),
+        "article": None,
+        "share": (),
+    }
+    if page.article is not None:
+        story = page.article
+        body = resolve_tokens(str(story.body), link, absolute, refs.get)
+        context["article"] = replace(story, body=Markup(body))
+        # quoting works character by character: quote(base + path) == quote(base) + quote(path)
+        own = quoted_base + quote(story.path, safe="")
+        title = quote(story.title, safe="")
+        context["share"] = tuple(Share(name, pattern.format(url=own, title=title))
+                                 for name, pattern in SHARE_TARGETS)
+    return context
 
 
 def _link_target(target: Any, make: Callable[[str], str]) -> str:
@@ -187,22 +200,6 @@ def _link_target(target: Any, make: Callable[[str], str]) -> str:
     if path.startswith(("http://", "https://", "//", "mailto:", "#")):
         return path
     return make(path.lstrip("/"))
-
-
-def _replace_body(story, body: str):
-    from dataclasses import replace
-    return replace(story, body=Markup(body))
-
-
-def _frame_in_template(exc: BaseException) -> tuple[str | None, int]:
-    """Return the template file and line where an error was raised, from the traceback."""
-    tb, found = exc.__traceback__, (None, 0)
-    while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if name.endswith((".html", ".xml", ".txt")) and not name.endswith(".py"):
-            found = (name, tb.tb_lineno)
-        tb = tb.tb_next
-    return found
 
 
 def _tainting_test(test: Callable) -> Callable:
@@ -307,28 +304,8 @@ class SharedRenderer:
             alternates.append(SlotAlternate(slot(base), slot(base + 1), slot(base + 2),
                                             Flag(base + 3, truths[base + 3], log),
                                             Flag(base + 4, truths[base + 4], log)))
-        here = page.output
-        if r.mirror.index_links:
-            link = lambda target: _link_target(  # noqa: E731
-                target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p))
-        else:
-            link = lambda target: _link_target(target, lambda p: relative_url(here, p))  # noqa: E731
-        absolute = lambda p: url + p.lstrip("/")  # noqa: E731
-        context: dict[str, Any] = {
-            "site": self.site,
-            "mirror": MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
-                                 slot(3), slot(4), tuple(alternates), slot(5)),
-            "page": PageContext(page, slot(6), page.noindex or not r.mirror.robots),
-            "link": link,
-            "absolute": lambda target: _link_target(target, absolute),
-            "article": None,
-            "share": (),
-        }
-        if page.article is not None:
-            story = page.article
-            body = resolve_tokens(str(story.body), link, absolute, self.refs.get)
-            context["article"] = _replace_body(story, body)
-            own = slot(7) + quote(story.path, safe="")
-            context["share"] = tuple(Share(name, pattern.format(url=own, title=quote(story.title, safe="")))
-                                     for name, pattern in SHARE_TARGETS)
+        view = MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
+                          slot(3), slot(4), tuple(alternates), slot(5))
+        context = page_context(self.site, page, view, slot(6), page.noindex or not r.mirror.robots,
+                               link_for(page, r.mirror), url, slot(7), self.refs)
         return self.env.get_template(page.template).render(context)
