@@ -20,7 +20,8 @@ from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
 from .links import LinkPolicy, ref_targets
 from .plan import BuildOptions, SitePlan, plan_site
-from .render import Renderer, SharedRenderer, TemplateProblem, make_environment, site_view
+from .render import Renderer, SharedRenderer, TemplateProblem, format_date_for, make_environment, site_view
+from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, search_files
 from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
 from .writer import Staging, WriteReport, stage_file
 
@@ -261,9 +262,11 @@ def _static_clashes(plan: SitePlan, static: list[tuple[str, Path]], config: Conf
     """Return a problem for each static file that has the path of a generated file."""
     generated = {page.output for page in plan.pages} | set(GENERATED)
     generated |= {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
+    searching = has_search(plan)
     return [Problem(display_path(path, config.root), 0, f"static file clashes with the generated {rel}; "
                                                         "rename or remove it")
-            for rel, path in static if rel in generated]
+            for rel, path in static
+            if rel in generated or (searching and (rel == SEARCH_SCRIPT or rel.startswith(SEARCH_DATA)))]
 
 
 PARALLEL_RENDER_FROM = 400   # pages x mirrors below which one process is faster
@@ -415,6 +418,8 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
         return problems[:51]
     newest = plan.stories[0].date if plan.stories else None
     static_bytes = [(rel, path.read_bytes()) for rel, path in static]
+    # one index for every mirror: it holds site paths only, and the page's script resolves them
+    search = search_files(plan.stories, format_date_for(config.zone)) if has_search(plan) else {}
     for mirror in mirrors:
         for feed in plan.feeds:
             staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs))
@@ -426,6 +431,13 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
         domain_file = cname(mirror)
         if domain_file is not None:
             staging.add(mirror.host, "CNAME", domain_file)
+        for rel, data in search.items():
+            staging.add(mirror.host, rel, data)
         for rel, data in static_bytes:
             staging.add(mirror.host, rel, data)
     return problems
+
+
+def has_search(plan: SitePlan) -> bool:
+    """Return whether the site has a search page (and so a search index)."""
+    return any(page.kind == "search" for page in plan.pages)

@@ -12,11 +12,14 @@ from .articles import Article, SectionPage
 from .config import Config, direction_of
 from .errors import Problem
 from .links import ref_targets
+from .related import plan_neighbours
+from .search import FOLDER as SEARCH_PATH
 from .views import (Author, Crumb, Feed, Group, Page, Pagination, Section, Story, Term, slugify)
 
 HOME_LATEST = 12
 HOME_PER_SECTION = 4
 HOME_CRUMB = "News"
+SEARCH_LAYOUT = "search.html"   # the search page and its index are built when the layouts have it
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,12 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
     common = dict(language=lang, direction=direction)
     home = Crumb(HOME_CRUMB, "")
 
-    for story in stories:
+    for story, near in zip(stories, plan_neighbours(stories)):
         crumbs = (home, Crumb(story.section.title, story.section.path), Crumb(story.title, story.path))
         pages.append(Page("article", story.path, story.layout + ".html", story.title, story.summary,
                           crumbs, feeds=site_feeds, language=story.language, direction=story.direction,
-                          article=story, section=story.section, source=story.source, line=story.line))
+                          article=story, section=story.section, source=story.source, line=story.line,
+                          related=near.related, previous=near.previous, next=near.next))
     pages.append(_home(config, stories, sections, site_feeds, common))
     for section in sections:
         listed = tuple(s for s in stories if s.section.key == section.key)
@@ -101,6 +105,11 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
                          home, config, common)
     pages += _archive_pages(stories, home, config, common)
     pages.append(Page("404", "404.html", "404.html", "Page not found", noindex=True, **common))
+    if (config.layouts_dir / SEARCH_LAYOUT).is_file():
+        # results pages are for readers, not search engines: noindex keeps it out of the sitemap
+        pages.append(Page("search", SEARCH_PATH, SEARCH_LAYOUT, "Search",
+                          f"Search every article of {config.site.title}.",
+                          (home, Crumb("Search", SEARCH_PATH)), noindex=True, **common))
     for item in [*(section_pages.values()), *articles]:
         target = item.path if isinstance(item, Article) else (
             by_key[item.section].path if item.section in by_key else "")
@@ -191,8 +200,10 @@ def _term_pages(kind: str, root: str, title: str, pairs: list, home: Crumb, conf
         term = names[path]
         listed = tuple(grouped[path])
         description = getattr(term, "bio", "") or ""
+        profile = {"author": term} if isinstance(term, Author) else {}
         pages += _paginate(kind, path, term.name, description, listed,
-                           (home, Crumb(title, root), Crumb(term.name, path)), config.page_size, **common)
+                           (home, Crumb(title, root), Crumb(term.name, path)), config.page_size,
+                           **profile, **common)
         index_terms.append(Term(term.name, path, len(listed)))
     pages.append(Page(kind + "s", root, "list.html", title, "", (home, Crumb(title, root)),
                       terms=tuple(index_terms), **common))

@@ -141,6 +141,10 @@ class Page:
     terms: tuple[Term, ...] = ()
     article: Story | None = None
     section: Section | None = None
+    related: tuple[Story, ...] = ()   # article pages: related stories, best first (related.py)
+    previous: Story | None = None     # article pages: the section's story published before
+    next: Story | None = None         # and after
+    author: Author | None = None      # author listings: the profile
     source: str = ""          # the content file or layout a problem on this page is blamed on
     line: int = 0             # and the line there
 

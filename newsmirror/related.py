@@ -1,0 +1,90 @@
+"""What an article page links to besides itself: related stories, and the previous and next
+story of its section.
+
+Related stories are ranked by a score: 2 for each tag the two stories share, plus 1 when they
+are in the same section. The highest scores come first; equal scores go newest first, then by
+site path. Only stories scoring above 0 are shown, at most RELATED_COUNT.
+
+Comparing every story with every other is quadratic (10,000 stories: 50 million pairs), so
+stories sharing a tag are found through an index from tag to stories, and only the TAG_WINDOW
+stories before and after a story in each of its tags' listings are candidates: a tag on half
+the site would otherwise bring half the site into every comparison. Stories of the same section
+that share no tag (score 1) fill what is left, newest first."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .views import Story
+
+RELATED_COUNT = 4
+TAG_WINDOW = 25
+TAG_SCORE = 2
+SECTION_SCORE = 1
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """The stories an article page links to: related ones, and its section's previous and next."""
+
+    related: tuple[Story, ...] = ()
+    previous: Story | None = None   # the section's story published just before
+    next: Story | None = None       # and just after
+
+
+def plan_neighbours(stories: tuple[Story, ...]) -> list[Neighbours]:
+    """Return the neighbours of each story, in the order of `stories` (newest first)."""
+    by_tag: dict[str, list[int]] = defaultdict(list)
+    by_section: dict[str, list[int]] = defaultdict(list)
+    tags_of: list[tuple[str, ...]] = []
+    where: list[dict[str, int]] = []   # story -> {tag: its position in that tag's listing}
+    for index, story in enumerate(stories):
+        tags = tuple(dict.fromkeys(t.path for t in story.tags))   # a tag written twice counts once
+        tags_of.append(tags)
+        where.append({tag: len(by_tag[tag]) for tag in tags})
+        for tag in tags:
+            by_tag[tag].append(index)
+        by_section[story.section.key].append(index)
+    sequence = _section_sequence(stories, by_section)
+    out = []
+    for index, story in enumerate(stories):
+        related = _related(index, stories, tags_of, where, by_tag, by_section[story.section.key])
+        before, after = sequence[index]
+        out.append(Neighbours(tuple(stories[i] for i in related),
+                              stories[before] if before is not None else None,
+                              stories[after] if after is not None else None))
+    return out
+
+
+def _related(index: int, stories: tuple[Story, ...], tags_of: list, where: list, by_tag: dict,
+             section: list[int]) -> list[int]:
+    """Return the indexes of a story's related stories, best first."""
+    shared: dict[int, int] = defaultdict(int)
+    for tag in tags_of[index]:
+        listing, at = by_tag[tag], where[index][tag]
+        for other in listing[max(0, at - TAG_WINDOW):at + TAG_WINDOW + 1]:
+            if other != index:
+                shared[other] += 1
+    key = stories[index].section.key
+    scored = sorted(shared, key=lambda o: (-(TAG_SCORE * shared[o] + SECTION_SCORE * (stories[o].section.key == key)),
+                                           -stories[o].date.timestamp(), stories[o].path))
+    chosen = scored[:RELATED_COUNT]
+    for other in section:   # newest first, like the stories
+        if len(chosen) >= RELATED_COUNT:
+            break
+        if other != index and other not in shared:
+            chosen.append(other)
+    return chosen
+
+
+def _section_sequence(stories: tuple[Story, ...], by_section: dict[str, list[int]]
+                      ) -> list[tuple[int | None, int | None]]:
+    """Return, per story, the indexes of the previous and next story of its section (by date, then path)."""
+    out: list[tuple[int | None, int | None]] = [(None, None)] * len(stories)
+    for members in by_section.values():
+        ordered = sorted(members, key=lambda i: (stories[i].date.timestamp(), stories[i].path))
+        for position, index in enumerate(ordered):
+            out[index] = (ordered[position - 1] if position else None,
+                          ordered[position + 1] if position + 1 < len(ordered) else None)
+    return out
