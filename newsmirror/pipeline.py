@@ -100,7 +100,11 @@ def check_and_plan(config: Config, parsed: list[Parsed], options: BuildOptions,
 
 
 def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed]) -> list[str]:
-    """Return, per planned page, a hash of everything its HTML is made from but the mirror."""
+    """Return, per planned page, a hash of everything its HTML is made from but the mirror.
+
+    Every story a page shows, its own or another's (listings, related stories, previous and
+    next), enters as the hash of its content file: editing one story changes the fingerprint
+    of every page that shows it, its title, path or date included."""
     key_of = {p.item.source: p.key for p in parsed if p.item is not None}
     story_ids = {id(s): f"{key_of.get(s.source, s.source)}:{s.scheduled}" for s in plan.stories}
     layouts = [p for p in config.layouts_dir.rglob("*") if p.is_file()]

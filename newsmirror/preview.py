@@ -93,7 +93,8 @@ def preview_config(config: Config, host: str | None, url: str, output_dir: Path)
 
 def stories_of(page: Page) -> set[str]:
     """Return the content files of every article a page shows."""
-    shown = [page.article, page.lead, *page.articles, *(s for g in page.groups for s in g.articles)]
+    shown = [page.article, page.lead, *page.articles, *(s for g in page.groups for s in g.articles),
+             *page.related, page.previous, page.next]
     return {s.source for s in shown if s is not None}
 
 
