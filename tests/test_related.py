@@ -1,0 +1,139 @@
+"""Article pages link to related stories and to the previous and next story of their section:
+the right ones, in a stable order, and never stale after an incremental build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urljoin
+
+from lxml import html as lxml_html
+
+from conftest import run_build
+
+PRIMARY = "www.meridiancourier.example"
+STRIKE = "business/2026/11/27/harbour-strike-ends/"
+WIND = "business/2026/11/21/wind-farm-contract/"
+FISH = "business/2026/11/19/fish-market-prices/"
+BUDGET = "politics/2026/11/20/harbour-budget-vote/"
+MAPS = "culture/2026/11/28/lost-maps-exhibition/"
+
+
+def page_of(output: Path, site_path: str, host: str = PRIMARY):
+    return lxml_html.parse(str(output / host / site_path / "index.html")).getroot()
+
+
+def has(name: str) -> str:
+    """Return an XPath test for an element with class `name`."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+RELATED = f"//section[{has('related')}]//*[{has('card-title')}]/a"
+
+
+def targets(doc, site_path: str, xpath: str) -> list[str]:
+    """Return the site paths the links `xpath` finds lead to."""
+    base = "https://site.invalid/"
+    return [urljoin(base + site_path, a.get("href"))[len(base):] for a in doc.xpath(xpath)]
+
+
+def story_nav(doc, site_path: str) -> dict[str, tuple[str, str]]:
+    """Return {"prev"/"next": (site path, title)} from the section navigation."""
+    out = {}
+    for rel in ("prev", "next"):
+        xpath = f"//nav[{has('story-nav')}]//a[@rel='{rel}']"
+        links = doc.xpath(xpath)
+        assert len(links) <= 1
+        if links:
+            title = links[0].xpath(f".//*[{has('story-nav-title')}]")[0].text_content()
+            out[rel] = (targets(doc, site_path, xpath)[0], title)
+    return out
+
+
+def test_related_stories_follow_the_documented_score(output: Path):
+    # harbour-strike-ends (business) has tags labour, Port of Velmora, shipping, Velmora. Scores,
+    # 2 per shared tag + 1 for the same section: fish-market-prices (business; Port of Velmora,
+    # Velmora) 5, harbour-budget-vote (politics; Port of Velmora, Velmora) 4, wind-farm-contract
+    # (business; Port of Velmora) 3; then six stories share one tag (2): the newest, lost-maps, wins.
+    doc = page_of(output, STRIKE)
+    assert targets(doc, STRIKE, RELATED) == [FISH, BUDGET, WIND, MAPS]
+    assert doc.xpath(f"//section[{has('related')}]/h2")[0].text_content() == "Related coverage"
+
+
+def test_previous_and_next_are_the_sections_neighbours_by_date(output: Path):
+    # business, oldest first: fish-market-prices (19 Nov), wind-farm-contract (21), harbour-strike-ends (27)
+    assert story_nav(page_of(output, WIND), WIND) == {
+        "prev": (FISH, "Fish prices climb at Velmora market as the fleet stays in port"),
+        "next": (STRIKE, "Harbour strike ends after 11 days as dockworkers accept pay deal")}
+    assert set(story_nav(page_of(output, STRIKE), STRIKE)) == {"prev"}     # the newest has no next
+    assert set(story_nav(page_of(output, FISH), FISH)) == {"next"}         # the oldest no previous
+    # drafts and scheduled stories are not neighbours: confidence-motion (draft, 26 Nov) is skipped
+    reform = "politics/2026/11/24/electoral-reform-bill/"
+    assert set(story_nav(page_of(output, reform), reform)) == {"prev"}
+
+
+TIE_ARTICLE = """---
+title: "{title}"
+date: {date}
+tags: [{tags}]
+---
+A story about the tide.
+"""
+
+
+def test_ties_go_newest_first_then_by_path(site: Path):
+    shutil.rmtree(site / "content")
+    stories = {   # name: (section, date, tags); anchor is the page looked at
+        "anchor": ("world", "2026-11-10 09:00:00 +00:00", "tide, reef"),
+        "delta": ("world", "2026-11-11 09:00:00 +00:00", "tide, reef"),       # 2+2+1 = 5
+        "foxtrot": ("politics", "2026-11-13 09:00:00 +00:00", "tide, reef"),  # 2+2 = 4
+        "echo": ("world", "2026-11-14 09:00:00 +00:00", "tide"),              # 2+1 = 3, newest of the 3s
+        "charlie": ("world", "2026-11-12 09:00:00 +00:00", "tide"),           # 3, same time as bravo
+        "bravo": ("world", "2026-11-12 09:00:00 +00:00", "tide"),             # 3: bravo's path sorts first
+        "golf": ("world", "2026-11-09 09:00:00 +00:00", "other"),             # 1: section only
+    }
+    for name, (section, date, tags) in stories.items():
+        folder = site / "content" / section
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.md").write_text(TIE_ARTICLE.format(title=name.title(), date=date, tags=tags),
+                                           encoding="utf-8")
+    result = run_build(site)
+    assert result.returncode == 0, result.stderr
+    output = site / "output"
+    path = {name: f"{section}/{date[:4]}/{date[5:7]}/{date[8:10]}/{name}/"
+            for name, (section, date, _) in stories.items()}
+    anchor = page_of(output, path["anchor"])
+    assert targets(anchor, path["anchor"], RELATED) == [
+        path["delta"], path["foxtrot"], path["echo"], path["bravo"]]
+    # same date: bravo before charlie, by path
+    bravo, charlie = page_of(output, path["bravo"]), page_of(output, path["charlie"])
+    assert story_nav(bravo, path["bravo"])["next"][0] == path["charlie"]
+    assert story_nav(charlie, path["charlie"])["prev"][0] == path["bravo"]
+    # a story sharing no tag is still related by its section when fewer than four share one
+    golf = page_of(output, path["golf"])
+    assert targets(golf, path["golf"], RELATED) == [
+        path["echo"], path["bravo"], path["charlie"], path["delta"]]
+
+
+def test_a_retitled_story_is_retitled_on_its_neighbours_after_an_incremental_build(site: Path, tmp_path: Path):
+    assert run_build(site).returncode == 0
+    source = site / "content/business/wind-farm-contract.md"
+    text = source.read_text(encoding="utf-8")
+    old = next(line for line in text.splitlines() if line.startswith("title:"))
+    source.write_text(text.replace(old, 'title: "Orla Bank wind farm goes to Caldera Energy"', 1),
+                      encoding="utf-8")
+    assert run_build(site).returncode == 0
+    output = site / "output"
+    new = "Orla Bank wind farm goes to Caldera Energy"
+    for host in (PRIMARY, "cdn.meridian-mirror.example"):
+        assert story_nav(page_of(output, STRIKE, host), STRIKE)["prev"] == (WIND, new)
+        assert story_nav(page_of(output, FISH, host), FISH)["next"] == (WIND, new)
+        related = page_of(output, STRIKE, host).xpath(RELATED)
+        assert new in [a.text_content() for a in related]
+    cold = tmp_path / "cold"
+    shutil.copytree(site, cold, ignore=shutil.ignore_patterns("output", ".cache"))
+    assert run_build(cold).returncode == 0
+    for name in (STRIKE, FISH):
+        for host in (PRIMARY, "cdn.meridian-mirror.example"):
+            assert (output / host / name / "index.html").read_bytes() == \
+                (cold / "output" / host / name / "index.html").read_bytes()
