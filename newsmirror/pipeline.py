@@ -63,7 +63,8 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
     staging = Staging(config.output_dir, [m.host for m in mirrors],
                       [m.host for m in config.mirrors] if hosts is None else None)
     report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
-                               fingerprints=page_fingerprints(config, plan, parsed))
+                               fingerprints=page_fingerprints(config, plan, parsed),
+                               search_key=search_fingerprint(config, plan, parsed))
     record_outputs(cache, config, plan, mirrors, staging)
     pages = sum(1 for _ in plan.pages)
     return BuildResult(len(plan.stories), pages, len(mirrors), report,
@@ -119,9 +120,17 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed]) -> l
     return out
 
 
+def search_fingerprint(config: Config, plan: SitePlan, parsed: list[Parsed]) -> str:
+    """Return a hash of everything the search index is made from: the stories, in order, and
+    what it shows of them (section titles, bylines and dates come from the config)."""
+    key_of = {p.item.source: p.key for p in parsed if p.item is not None}
+    return digest("search", signature(config, {}), [key_of.get(s.source, s.source) for s in plan.stories],
+                  (Path(__file__).parent / "search.js").read_bytes())
+
+
 def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, staging: Staging) -> None:
-    """Remember what each page file was made from, once it is in place."""
-    pages = {page.output for page in plan.pages}
+    """Remember what each page file (and the search index) was made from, once it is in place."""
+    pages = {page.output for page in plan.pages} | {rel for _, rel in staging.fingerprints}
     for mirror in mirrors:
         rows = []
         for (host, rel), fingerprint in staging.fingerprints.items():
@@ -367,7 +376,7 @@ def _run_in_worker(tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> _Re
 
 def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Staging,
                    progress: Progress, keep: frozenset[str] = frozenset(), cache: BuildCache | None = None,
-                   fingerprints: list[str] | None = None) -> list[Problem]:
+                   fingerprints: list[str] | None = None, search_key: str | None = None) -> list[Problem]:
     """Render every page, feed and file for each mirror into `staging`; return template problems.
 
     Pages whose output path is in `keep` are not rendered: their files stay as they are (the live
@@ -422,8 +431,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
         return problems[:51]
     newest = plan.stories[0].date if plan.stories else None
     static_bytes = [(rel, path.read_bytes()) for rel, path in static]
-    # one index for every mirror: it holds site paths only, and the page's script resolves them
-    search = search_files(plan.stories, format_date_for(config.zone)) if has_search(plan) else {}
+    search = _SearchFiles(config, plan, search_key)
     for mirror in mirrors:
         for feed in plan.feeds:
             staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs))
@@ -435,11 +443,40 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
         domain_file = cname(mirror)
         if domain_file is not None:
             staging.add(mirror.host, "CNAME", domain_file)
-        for rel, data in search.items():
-            staging.add(mirror.host, rel, data)
+        search.stage(staging, mirror.host, prior.get(mirror.host, {}))
         for rel, data in static_bytes:
             staging.add(mirror.host, rel, data)
     return problems
+
+
+class _SearchFiles:
+    """The search index of a build: one for every mirror (it holds site paths only, and the
+    page's script resolves them), made at most once, and not at all when every mirror's copy
+    was made from the same inputs and is untouched since (the usual rebuild)."""
+
+    def __init__(self, config: Config, plan: SitePlan, key: str | None):
+        self.config, self.plan, self.key = config, plan, key
+        self.files: dict[str, bytes] | None = None
+
+    def stage(self, staging: Staging, host: str, recorded: dict[str, tuple[str, int, int]]) -> None:
+        """Put the index into a mirror's staging: as it is, or newly made."""
+        if not has_search(self.plan):
+            return
+        root = self.config.output_dir / host
+        if self.key is not None:
+            kept = {rel: entry for rel, entry in recorded.items()
+                    if rel == SEARCH_SCRIPT or rel.startswith(SEARCH_DATA)}
+            if kept and all(_untouched(root / rel, entry, digest(self.key, rel)) for rel, entry in kept.items()):
+                for rel in sorted(kept):
+                    staging.record(host, rel, False)
+                    staging.fingerprints[(host, rel)] = digest(self.key, rel)
+                return
+        if self.files is None:
+            self.files = search_files(self.plan.stories, format_date_for(self.config.zone))
+        for rel, data in self.files.items():
+            staging.add(host, rel, data)
+            if self.key is not None:
+                staging.fingerprints[(host, rel)] = digest(self.key, rel)
 
 
 def has_search(plan: SitePlan) -> bool:

@@ -67,8 +67,9 @@ def _related(index: int, stories: tuple[Story, ...], tags_of: list, where: list,
             if other != index:
                 shared[other] += 1
     key = stories[index].section.key
+    # stories are in the tie order (newest first, then by path): the index breaks ties
     scored = sorted(shared, key=lambda o: (-(TAG_SCORE * shared[o] + SECTION_SCORE * (stories[o].section.key == key)),
-                                           -stories[o].date.timestamp(), stories[o].path))
+                                           o))
     chosen = scored[:RELATED_COUNT]
     for other in section:   # newest first, like the stories
         if len(chosen) >= RELATED_COUNT:

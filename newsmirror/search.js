@@ -11,7 +11,8 @@
   var here = new URL(script.src, document.baseURI);
   var root = new URL("../", here);       // the mirror's base: search.js is at search/search.js
   var data = new URL("data/", here);
-  var WORD = /[\p{L}\p{N}\p{M}\u200c\u200d]+/gu;
+  // as search.py: letters, digits, joiners and the first plane's marks (newsmirror/search.py)
+  var WORD = /(?:[\p{L}\p{N}\u200c\u200d]|(?![\u{10000}-\u{10FFFF}])\p{M})+/gu;
   var DROPPED = /[\p{M}\u200c\u200d]/gu;
   var PER_SCREEN = 10;
   var BITS = [[8, 10], [4, 5], [2, 3], [1, 1]];   // title, tags/authors/section, summary, body
@@ -44,7 +45,7 @@
 
   function words(query) {
     var out = [];
-    (query.match(WORD) || []).forEach(function (raw) {
+    (query.toLowerCase().match(WORD) || []).forEach(function (raw) {
       var term = fold(raw);
       if (term && out.indexOf(term) < 0) { out.push(term); }
     });
