@@ -48,10 +48,13 @@ class BuildCache:
                 # another version of newsmirror wrote it: start afresh rather than trust it
                 db.execute("DROP TABLE IF EXISTS parsed")
                 db.execute("DROP TABLE IF EXISTS outputs")
+                db.execute("DROP TABLE IF EXISTS hashes")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
             db.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, data BLOB)")
             db.execute("CREATE TABLE IF NOT EXISTS outputs (host TEXT, path TEXT, fingerprint TEXT, "
                        "size INTEGER, mtime INTEGER, PRIMARY KEY (host, path))")
+            db.execute("CREATE TABLE IF NOT EXISTS hashes (host TEXT, path TEXT, size INTEGER, "
+                       "mtime INTEGER, sha256 TEXT, PRIMARY KEY (host, path))")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -100,6 +103,21 @@ class BuildCache:
         with self._connect() as db:
             rows = db.execute("SELECT path, fingerprint, size, mtime FROM outputs WHERE host=?", (host,))
             return {path: (fp, size, mtime) for path, fp, size, mtime in rows}
+
+    def hashes(self, host: str) -> dict[str, tuple[int, int, str]]:
+        """Return {path: (size, mtime, sha256)} of the files of a mirror as the last build left them."""
+        with self._connect() as db:
+            rows = db.execute("SELECT path, size, mtime, sha256 FROM hashes WHERE host=?", (host,))
+            return {path: (size, mtime, sha) for path, size, mtime, sha in rows}
+
+    def record_hashes(self, host: str, rows: list[tuple[str, int, int, str]], keep: set[str]) -> None:
+        """Store (path, size, mtime, sha256) rows of a mirror and forget files it no longer has."""
+        with self._connect() as db:
+            db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
+                           [(host, *row) for row in rows])
+            known = [p for (p,) in db.execute("SELECT path FROM hashes WHERE host=?", (host,))]
+            db.executemany("DELETE FROM hashes WHERE host=? AND path=?",
+                           [(host, p) for p in known if p not in keep])
 
     def record_outputs(self, host: str, rows: list[tuple[str, str, int, int]], keep: set[str]) -> None:
         """Record what output files were made from; forget paths the site no longer has."""

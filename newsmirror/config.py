@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .deploy import DeploySettings, DeployTarget
 from .errors import BuildError, Problem
+from .manifest import Signing
 from .mirrors import Mirror, bare_domain, parse_mirror_url
 from .yamltext import YamlDoc, YamlSyntaxError, parse_yaml
 
@@ -70,6 +72,8 @@ class Config:
     static_dir: Path
     output_dir: Path
     cache_dir: Path
+    deploy: DeploySettings = DeploySettings()
+    signing: Signing | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -138,6 +142,8 @@ TOP_KEYS: _Spec = {
     "paths": (lambda v: isinstance(v, dict), "a mapping", {}),
     "ignore": (lambda v: isinstance(v, list) and all(map(_is_str, v)),
                "a list of file patterns under content/, e.g. drafts/*.md", []),
+    "deploy": (lambda v: isinstance(v, dict), "a mapping (max_delete, retries)", {}),
+    "signing": (lambda v: isinstance(v, dict), "a mapping (key, public_key)", None),
 }
 MIRROR_KEYS: _Spec = {
     "url": (_is_str, "an http(s) URL", None),
@@ -147,6 +153,22 @@ MIRROR_KEYS: _Spec = {
     "robots": (lambda v: v in ("index", "noindex"), "index or noindex", "index"),
     "head": (_is_str, "HTML text", ""),
     "index_links": (_is_bool, "true or false", False),
+    "deploy": (lambda v: _is_str(v) or isinstance(v, dict),
+               "a folder, an rsync destination such as user@host:/srv/www/site/, or a mapping with "
+               "`to:` and `rsh:`", None),
+}
+DEPLOY_KEYS: _Spec = {
+    "max_delete": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1,
+                   "a share of the target between 0 and 1, e.g. 0.25", 0.25),
+    "retries": (lambda v: _is_int(v) and 0 <= v <= 10, "a whole number from 0 to 10", 3),
+}
+TARGET_KEYS: _Spec = {
+    "to": (_is_str, "a folder or an rsync destination such as user@host:/srv/www/site/", None),
+    "rsh": (_is_str, "the remote shell command rsync uses, e.g. ssh -p 2222 -i ~/.ssh/deploy", None),
+}
+SIGNING_KEYS: _Spec = {
+    "key": (_is_str, "the path of an ssh private key (or of its .pub when the key is in ssh-agent)", None),
+    "public_key": (_is_str, "the path of the matching ssh public key", None),
 }
 SECTION_KEYS: _Spec = {"title": (_is_str, "text", None), "description": (_is_str, "text", "")}
 AUTHOR_KEYS: _Spec = {"name": (_is_str, "text", None), "bio": (_is_str, "text", "")}
@@ -220,16 +242,18 @@ def load_config(path: Path) -> Config:
     mirrors = _read_mirrors(check, top["mirrors"] or [], top["canonical"])
     former = tuple(_read_former(check, top["former"], mirrors))
     paths = check.block(top["paths"], PATH_KEYS, ("paths",))
+    root = path.parent
+    deploy = _read_deploy(check, top["deploy"], top["mirrors"] or [], mirrors, root)
+    signing = _read_signing(check, top["signing"], root)
     if check.problems:
         raise BuildError(check.problems)
-    root = path.parent
     return Config(
         path=path, root=root, site=site, permalink=permalink, page_size=top["page_size"],
         feed_size=top["feed_size"], expired=top["expired"], sections=sections, authors=authors,
         mirrors=mirrors, former=former, preserve=tuple(top["preserve"]), ignore=tuple(top["ignore"]),
         content_dir=(root / paths["content"]).resolve(), layouts_dir=(root / paths["layouts"]).resolve(),
         static_dir=(root / paths["static"]).resolve(), output_dir=(root / paths["output"]).resolve(),
-        cache_dir=(root / paths["cache"]).resolve())
+        cache_dir=(root / paths["cache"]).resolve(), deploy=deploy, signing=signing)
 
 
 def _named(kind, check: _Checker, key: Any, value: Any, spec: _Spec, block: str, name: str):
@@ -317,3 +341,42 @@ def _read_former(check: _Checker, domains: list[str], mirrors: tuple[Mirror, ...
                                              "from one of the two lists")
         else:
             yield domain
+
+
+def _read_deploy(check: _Checker, data: dict, items: list, mirrors: tuple[Mirror, ...],
+                 root: Path) -> DeploySettings:
+    """Return the deploy settings: the shared limits and each mirror's target, if it has one."""
+    values = check.block(data, DEPLOY_KEYS, ("deploy",))
+    hosts = {m.url: m.host for m in mirrors}
+    targets = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict) or item.get("deploy") is None:
+            continue
+        host = hosts.get(parse_mirror_url(item.get("url", ""))[0]) \
+            if not isinstance(parse_mirror_url(item.get("url", "")), str) else None
+        raw = item["deploy"]
+        keys = ("mirrors", index, "deploy")
+        target = check.block({"to": raw} if isinstance(raw, str) else raw, TARGET_KEYS, keys, {"to"})
+        if host is None or not target["to"]:
+            continue
+        targets.append(DeployTarget.parse(host, target["to"], target["rsh"], root))
+    return DeploySettings(max_delete=float(values["max_delete"]), retries=values["retries"],
+                          targets=tuple(targets))
+
+
+def _read_signing(check: _Checker, data: dict | None, root: Path) -> Signing | None:
+    """Return where the manifest signing key is, or None when manifests are not signed."""
+    if data is None:
+        return None
+    values = check.block(data, SIGNING_KEYS, ("signing",), {"key"})
+    if not values["key"]:
+        return None
+    key = (root / Path(values["key"]).expanduser()).resolve()
+    public = values["public_key"] or (values["key"] if values["key"].endswith(".pub") else values["key"] + ".pub")
+    public_path = (root / Path(public).expanduser()).resolve()
+    for name, path in (("key", key), ("public_key", public_path)):
+        if not path.is_file():
+            check.problem(("signing", name if name in data else "key"),
+                          f"signing.{name}: '{path}' is not a file; make a key with "
+                          "`ssh-keygen -t ed25519 -f PATH` or remove the signing block")
+    return Signing(key=key, public_key=public_path)

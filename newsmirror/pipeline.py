@@ -16,9 +16,11 @@ from .articles import ParseSettings, Parsed, parse_file
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
                     signature)
 from .config import Config
+from .deploy import DeploySettings
 from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
 from .links import LinkPolicy, ref_targets
+from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
 from .plan import BuildOptions, SitePlan, plan_site
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment, site_view
 from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
@@ -61,21 +63,29 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
     plan, static, warnings = check_and_plan(config, parsed, options)
     staging = Staging(config.output_dir, [m.host for m in mirrors],
                       [m.host for m in config.mirrors] if hosts is None else None)
+    hashed: dict[str, list[tuple[str, str]]] = {}
     report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
-                               fingerprints=page_fingerprints(config, plan, parsed))
+                               fingerprints=page_fingerprints(config, plan, parsed),
+                               seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
     record_outputs(cache, config, plan, mirrors, staging)
+    record_hashes(cache, config, staging, hashed)
     pages = sum(1 for _ in plan.pages)
     return BuildResult(len(plan.stories), pages, len(mirrors), report,
                        time.perf_counter() - started, tuple(sorted(set(warnings))))
 
 
 def render_and_commit(config: Config, plan: SitePlan, mirrors, static, staging: Staging, progress: Progress,
-                      warnings: list[Problem], **options) -> WriteReport:
-    """Render into `staging` and put it in place; on any problem or error nothing is written."""
+                      warnings: list[Problem], seal: Callable[[], None] | None = None,
+                      **options) -> WriteReport:
+    """Render into `staging` and put it in place; on any problem or error nothing is written.
+
+    `seal` runs once everything is staged (the build adds each mirror's manifest there)."""
     try:
         problems = render_mirrors(config, plan, mirrors, static, staging, progress, **options)
         if problems:
             raise BuildError(problems + warnings)
+        if seal is not None:
+            seal()
     except BaseException:
         staging.abort()
         raise
@@ -103,7 +113,9 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed]) -> l
     key_of = {p.item.source: p.key for p in parsed if p.item is not None}
     story_ids = {id(s): f"{key_of.get(s.source, s.source)}:{s.scheduled}" for s in plan.stories}
     layouts = [p for p in config.layouts_dir.rglob("*") if p.is_file()]
-    base = digest(signature(config, {}), files_fingerprint(layouts, config.layouts_dir),
+    # where mirrors are deployed and how manifests are signed never changes a page
+    pages_config = replace(config, deploy=DeploySettings(), signing=None)
+    base = digest(signature(pages_config, {}), files_fingerprint(layouts, config.layouts_dir),
                   signature(plan.sections, story_ids))
     out = []
     for page in plan.pages:
@@ -124,6 +136,55 @@ def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, s
                 stat = (config.output_dir / host / rel).stat()
                 rows.append((rel, fingerprint, stat.st_size, stat.st_mtime_ns))
         cache.record_outputs(mirror.host, rows, pages)
+
+
+def stage_manifests(config: Config, mirrors, staging: Staging,
+                    cache: BuildCache) -> dict[str, list[tuple[str, str]]]:
+    """Stage each mirror's manifest (and its signature when a key is set); return the
+    (path, sha256) pairs hashed afresh per host, for the hash cache.
+
+    A file the build left alone is not read again when its size and mtime are those the
+    cache recorded with its hash."""
+    fresh: dict[str, list[tuple[str, str]]] = {}
+    for mirror in mirrors:
+        host = mirror.host
+        known = cache.hashes(host)
+        changed = {rel for h, rel in staging.changed if h == host}
+        files, fresh[host] = {}, []
+        for rel in staging.files[host]:
+            if rel in (MANIFEST, SIGNATURE):
+                continue
+            if rel in changed:
+                path = staging.folder / host / rel
+                stat = path.stat()
+            else:
+                path = config.output_dir / host / rel
+                stat = path.stat()
+                seen = known.get(rel)
+                if seen is not None and (seen[0], seen[1]) == (stat.st_size, stat.st_mtime_ns):
+                    files[rel] = (seen[2], stat.st_size)
+                    continue
+            files[rel] = (file_sha256(path), stat.st_size)
+            fresh[host].append((rel, files[rel][0]))
+        data = manifest_bytes(mirror.url, files)
+        staging.add(host, MANIFEST, data)
+        if config.signing is not None:
+            try:
+                staging.add(host, SIGNATURE, sign(data, config.signing))
+            except SigningError as exc:
+                raise BuildError([Problem(config.path.name, 0, f"signing: {exc}")]) from None
+    return fresh
+
+
+def record_hashes(cache: BuildCache, config: Config, staging: Staging,
+                  fresh: dict[str, list[tuple[str, str]]]) -> None:
+    """Remember the hash of each file hashed this build, with the size and mtime it now has."""
+    for host, pairs in fresh.items():
+        rows = []
+        for rel, sha in pairs:
+            stat = (config.output_dir / host / rel).stat()
+            rows.append((rel, stat.st_size, stat.st_mtime_ns, sha))
+        cache.record_hashes(host, rows, staging.files[host])
 
 
 def _check_folders(config: Config) -> None:
@@ -254,7 +315,7 @@ def list_static(config: Config) -> list[tuple[str, Path]]:
     return sorted(out)
 
 
-GENERATED = ("feed.xml", "atom.xml", "sitemap.xml", "robots.txt", "mirrors.json", "CNAME")
+GENERATED = ("feed.xml", "atom.xml", "sitemap.xml", "robots.txt", "mirrors.json", "CNAME", MANIFEST, SIGNATURE)
 
 
 def _static_clashes(plan: SitePlan, static: list[tuple[str, Path]], config: Config) -> list[Problem]:
