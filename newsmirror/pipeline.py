@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections import defaultdict
@@ -153,6 +154,11 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
         files, fresh[host] = {}, []
         for rel in staging.files[host]:
             if rel in (MANIFEST, SIGNATURE):
+                continue
+            held = staging.digests.get((host, rel))
+            if held is not None:   # the build held these bytes: no need to read them back
+                files[rel] = held
+                fresh[host].append((rel, held[0]))
                 continue
             if rel in changed:
                 path = staging.folder / host / rel
@@ -334,7 +340,8 @@ PARALLEL_RENDER_FROM = 400   # pages x mirrors below which one process is faster
 class _Rendered:
     """What rendering a slice of pages did: (host, output path, changed) per file, and problems."""
 
-    files: tuple[tuple[str, str, bool, str | None], ...]   # host, path, changed, fingerprint
+    # host, path, changed, fingerprint, (sha256, size)
+    files: tuple[tuple[str, str, bool, str | None, tuple[str, int]], ...]
     problems: tuple[Problem, ...]
 
 
@@ -391,9 +398,10 @@ class _RenderJob:
                 continue
             for target, fingerprint in targets:
                 host, root, _ = self.targets[target]
+                data = rendered[target]
                 files.append((host, page.output,
-                              stage_file(self.staging, root, host, page.output, rendered[target],
-                                         self.seen_dirs), fingerprint))
+                              stage_file(self.staging, root, host, page.output, data, self.seen_dirs),
+                              fingerprint, (hashlib.sha256(data).hexdigest(), len(data))))
         return _Rendered(tuple(files), tuple(problems))
 
 
@@ -462,8 +470,9 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
     try:
         done = 0
         for result in results:
-            for host, rel, changed, fingerprint in result.files:
+            for host, rel, changed, fingerprint, digest_size in result.files:
                 staging.record(host, rel, changed)
+                staging.digests[(host, rel)] = digest_size
                 if fingerprint is not None:
                     staging.fingerprints[(host, rel)] = fingerprint
             problems += result.problems

@@ -5,6 +5,7 @@ failed build leaves the previous site exactly as it was; unchanged files keep th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -39,10 +40,12 @@ class Staging:
         self.unchanged = 0
         self.seen_dirs: dict[str, bool] = {}
         self.fingerprints: dict[tuple[str, str], str] = {}   # what rendered pages were made from
+        self.digests: dict[tuple[str, str], tuple[str, int]] = {}   # (SHA-256, size) of bytes the build held
 
     def add(self, host: str, rel: str, data: bytes) -> None:
         """Stage one file of a mirror unless the site already has exactly these bytes."""
         self.record(host, rel, stage_file(self.folder, self.roots[host], host, rel, data, self.seen_dirs))
+        self.digests[(host, rel)] = (hashlib.sha256(data).hexdigest(), len(data))
 
     def record(self, host: str, rel: str, changed: bool) -> None:
         """Note a file staged (changed) or found identical, here or by a worker process."""
