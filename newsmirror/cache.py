@@ -5,6 +5,7 @@ it is simply not found. SQLite makes every write atomic; a killed build leaves i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import sqlite3
@@ -166,9 +167,15 @@ def signature(value: Any, story_ids: dict[int, str]) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((str(k), repr(signature(v, story_ids))) for k, v in value.items()))
     if is_dataclass(value):
-        return (type(value).__name__,) + tuple(signature(getattr(value, f.name), story_ids)
-                                               for f in fields(value))
+        return (type(value).__name__,) + tuple(signature(getattr(value, name), story_ids)
+                                               for name in _field_names(type(value)))
     return repr(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(kind: type) -> tuple[str, ...]:
+    """Return a dataclass's field names (dataclasses.fields() is slow for tens of thousands of calls)."""
+    return tuple(f.name for f in fields(kind))
 
 
 def digest(*parts: Any) -> str:

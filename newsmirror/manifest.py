@@ -51,9 +51,16 @@ def manifest_bytes(url: str, files: dict[str, tuple[str, int]]) -> bytes:
 
     One file per line, so two manifests compare well with diff."""
     head = json.dumps({"format": FORMAT, "mirror": url, "algorithm": "sha256"}, ensure_ascii=False)[:-1]
-    lines = [f"{json.dumps(rel, ensure_ascii=False)}: {json.dumps({'sha256': sha, 'size': size})}"
+    lines = [f'{_json_text(rel)}: {{"sha256": "{sha}", "size": {size}}}'
              for rel, (sha, size) in sorted(files.items())]
     return (head + ', "files": {\n' + ",\n".join(lines) + "\n}}\n").encode("utf-8")
+
+
+def _json_text(text: str) -> str:
+    """Return `text` as a JSON string (json.dumps only where escaping is needed: it is slow per call)."""
+    if '"' in text or "\\" in text or not text.isprintable():
+        return json.dumps(text, ensure_ascii=False)
+    return f'"{text}"'
 
 
 def read_manifest(data: bytes) -> dict[str, tuple[str, int]]:

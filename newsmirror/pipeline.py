@@ -134,7 +134,7 @@ def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, s
         rows = []
         for (host, rel), fingerprint in staging.fingerprints.items():
             if host == mirror.host:
-                stat = (config.output_dir / host / rel).stat()
+                stat = os.stat(f"{config.output_dir}/{host}/{rel}")
                 rows.append((rel, fingerprint, stat.st_size, stat.st_mtime_ns))
         cache.record_outputs(mirror.host, rows, pages)
 
@@ -152,6 +152,7 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
         known = cache.hashes(host)
         changed = {rel for h, rel in staging.changed if h == host}
         files, fresh[host] = {}, []
+        staged, built = f"{staging.folder}/{host}/", f"{config.output_dir}/{host}/"
         for rel in staging.files[host]:
             if rel in (MANIFEST, SIGNATURE):
                 continue
@@ -161,11 +162,11 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
                 fresh[host].append((rel, held[0]))
                 continue
             if rel in changed:
-                path = staging.folder / host / rel
-                stat = path.stat()
+                path = staged + rel
+                stat = os.stat(path)
             else:
-                path = config.output_dir / host / rel
-                stat = path.stat()
+                path = built + rel
+                stat = os.stat(path)
                 seen = known.get(rel)
                 if seen is not None and (seen[0], seen[1]) == (stat.st_size, stat.st_mtime_ns):
                     files[rel] = (seen[2], stat.st_size)
@@ -188,7 +189,7 @@ def record_hashes(cache: BuildCache, config: Config, staging: Staging,
     for host, pairs in fresh.items():
         rows = []
         for rel, sha in pairs:
-            stat = (config.output_dir / host / rel).stat()
+            stat = os.stat(f"{config.output_dir}/{host}/{rel}")
             rows.append((rel, stat.st_size, stat.st_mtime_ns, sha))
         cache.record_hashes(host, rows, staging.files[host])
 
@@ -405,12 +406,12 @@ class _RenderJob:
         return _Rendered(tuple(files), tuple(problems))
 
 
-def _untouched(path: Path, recorded: tuple[str, int, int] | None, fingerprint: str) -> bool:
+def _untouched(path: str, recorded: tuple[str, int, int] | None, fingerprint: str) -> bool:
     """Return whether the file was made from `fingerprint` and nobody changed it since."""
     if recorded is None or recorded[0] != fingerprint:
         return False
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return False
     return (stat.st_size, stat.st_mtime_ns) == (recorded[1], recorded[2])
@@ -447,7 +448,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
         for target, mirror in enumerate(mirrors):
             fingerprint = digest(fingerprints[index], mirror_keys[target]) if fingerprints else None
             # a page made from exactly these inputs, whose file nobody touched since, is done
-            if fingerprint and _untouched(config.output_dir / mirror.host / page.output,
+            if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{page.output}",
                                           prior.get(mirror.host, {}).get(page.output), fingerprint):
                 staging.record(mirror.host, page.output, False)
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -155,6 +156,7 @@ class Page:
         return self.kind not in ("404", "redirect") and not self.noindex
 
 
+@functools.lru_cache(maxsize=1 << 16)   # a site names the same tags and authors thousands of times
 def slugify(text: str) -> str:
     """Return a URL-safe slug that keeps letters of every script (`Press freedom` → `press-freedom`)."""
     text = unicodedata.normalize("NFKC", str(text)).lower().strip()
