@@ -233,7 +233,7 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
             problem("slug", f"slug: '{slug}' would write outside the output folder; use letters, "
                             "digits and '-'")
     use = ShortcodeUse()
-    converted = _converter(settings.layouts_dir, settings.policy).convert(body, body_line, use)
+    converted = _converter(settings.layouts_dir, settings.policy).convert(body, body_line, use, rel.as_posix())
     problems += [Problem(shown, line, message) for line, message in use.errors]
     if problems:
         return Parsed(None, tuple(problems))
