@@ -15,7 +15,7 @@ from .errors import BuildError, Problem
 from .plan import BuildOptions
 from .views import slugify
 
-COMMANDS = ("build", "new", "check", "clean", "serve")
+COMMANDS = ("build", "new", "check", "clean", "serve", "import-hugo")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +90,19 @@ def make_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentP
     sub.add_argument("--now", metavar="DATETIME", help="judge schedules and expiry as of this time "
                                                        "(default: the clock at each rebuild)")
     subs["serve"] = sub
+    sub = commands.add_parser("import-hugo", help="bring a Hugo site's content into this site",
+                              description="Copy the Markdown files of the Hugo site at PATH (its content/ "
+                                          "folder) into this site's content folder with newsmirror front "
+                                          "matter (topics/categories/tags -> tags, expirydate -> expires, "
+                                          "lastmod -> updated, ...). Prints a report of what could not be "
+                                          "mapped and the config.yaml lines the content needs, and writes "
+                                          "both beside the config (hugo-import-report.txt, "
+                                          "hugo-import-config.yaml). Refuses to overwrite any file.")
+    sub.add_argument("path", type=Path, help="the Hugo site's folder (the one with content/)")
+    sub.add_argument("--into", type=Path, metavar="FOLDER",
+                     help="write the files here instead of the content folder (paths.content)")
+    _common(sub)
+    subs["import-hugo"] = sub
     return parser, subs
 
 
@@ -109,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         return {"build": run_build, "new": run_new, "check": run_check,
-                "clean": run_clean, "serve": run_serve}[args.command](args, config, say)
+                "clean": run_clean, "serve": run_serve,
+                "import-hugo": run_import_hugo}[args.command](args, config, say)
     except BuildError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -234,4 +248,16 @@ def run_clean(args, config: Config, say) -> int:
         say(f"Removed {folder}")
     if not removed:
         say("Nothing to clean")
+    return 0
+
+
+def run_import_hugo(args, config: Config, say) -> int:
+    """Import a Hugo site's content; print the report and where it and the config block went."""
+    from .hugoimport import import_hugo
+
+    result = import_hugo(args.path, config, args.into, datetime.now(timezone.utc))
+    say(result.report.rstrip("\n"))
+    say(f"\nWrote {result.written} files ({result.articles} articles, {result.sections} section pages)"
+        f"{f'; {result.left_out} left out' if result.left_out else ''}. Report: "
+        f"{result.report_path.name}; config lines to paste: {result.config_path.name}")
     return 0

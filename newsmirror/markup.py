@@ -45,7 +45,14 @@ class ShortcodeUse:
     errors: list = field(default_factory=list)
 
 
-ShortcodeRenderer = Callable[[str, list, dict, "str | None"], "str | None"]
+# (name, args, kwargs, inner as HTML, inner as written) -> HTML, or None for a name without a layout
+ShortcodeRenderer = Callable[[str, list, dict, "str | None", "str | None"], "str | None"]
+
+
+def find_shortcodes(text: str) -> list[tuple[str, int]]:
+    """Return (name, offset) of every shortcode opened in `text`; closing tags and `{{</* */>}}`
+    comments are not uses."""
+    return [(m["name"], m.start()) for m in _SHORTCODE.finditer(text) if not m["comment"] and not m["close"]]
 
 
 def _split_args(text: str) -> tuple[list[str], dict[str, str]] | None:
@@ -126,7 +133,7 @@ class _ShortcodePreprocessor(Preprocessor):
         if inner is not None:
             inner_html = _INNER.reset().convert(self.expand(inner, 0)) if inner.strip() else ""
         try:
-            html = self.render(name, args, kwargs, inner_html)
+            html = self.render(name, args, kwargs, inner_html, inner)
         except Exception as exc:  # template errors are user mistakes: reported by the caller
             self.use.errors.append((line, f"shortcode {name}: {exc}"))
             return ""
