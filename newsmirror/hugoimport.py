@@ -1,8 +1,8 @@
-"""Moving in from Hugo: a Hugo site's content mapped to newsmirror's front matter, and a report of
-what could not be mapped.
+"""Moving in from Hugo: a Hugo site's content files read, placed and written into this site.
 
 Bodies are copied as written (Hugo shortcodes and `{{< ref >}}` work here too); only the front
-matter is rewritten, as YAML. Nothing is written when a file would overwrite another."""
+matter is rewritten, as YAML (the mapping is hugomapping.py's; the report, importreport.py's).
+Nothing is written when a file would overwrite another."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import json
 import posixpath
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import yaml
 
@@ -21,6 +20,8 @@ from .articles import _permalink, _slug
 from .config import Config
 from .dates import parse_date
 from .errors import BuildError, Problem, display_path
+from .importreport import CONFIG_NAME, EXAMPLES, REPORT_NAME, Findings, config_block, format_report
+from .hugomapping import DEFAULT_TAXONOMIES, map_front_matter, replace_params
 from .markup import find_shortcodes
 from .yamltext import YamlSyntaxError, parse_yaml
 
@@ -29,50 +30,7 @@ try:
 except ImportError:  # Python < 3.11: TOML front matter is reported as not imported
     tomllib = None
 
-REPORT_NAME = "hugo-import-report.txt"
-CONFIG_NAME = "hugo-import-config.yaml"
-EXAMPLES = 3
-ROOT_SECTION = "pages"          # Hugo pages directly in content/ (about.md) need a section here
-DEFAULT_TAXONOMIES = ("tags", "categories", "topics")
 INTERNAL_SHORTCODES = frozenset({"ref", "relref"})   # markup.py resolves them itself
-# Hugo's own front matter keys that mean nothing to newsmirror (kept as written, and reported)
-HUGO_ONLY = frozenset({"weight", "linktitle", "keywords", "type", "menu", "menus", "outputs", "markup",
-                       "headless", "build", "_build", "cascade", "resources", "sitemap", "translationkey",
-                       "iscjklanguage", "params", "publishdate", "pubdate", "published", "description",
-                       "expirydate", "lastmod", "modified", "unpublishdate"})
-# newsmirror keys whose value must have a certain type; Hugo sites use some of these names freely
-TYPED = {"draft": bool, "featured": bool, "caption": str, "alt": str, "credit": str, "language": str}
-_DATE_PREFIX = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
-_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
-_PARAM = re.compile(r"""\{\{([<%])\s*param\s+(?:"([^"]+)"|'([^']+)'|([\w.-]+))\s*[>%]\}\}""")
-
-
-@dataclass
-class Finding:
-    """One kind of thing the import noticed: how often, in how many files, and a few examples."""
-
-    count: int = 0
-    files: set = field(default_factory=set)
-    examples: list = field(default_factory=list)
-
-
-class Findings:
-    """What the report says, grouped: {group: {what: Finding}}, in the order first noticed."""
-
-    def __init__(self) -> None:
-        self.groups: dict[str, dict[str, Finding]] = defaultdict(dict)
-
-    def add(self, group: str, what: str, rel: str, example: str | None = None, count: int = 1) -> None:
-        """Record `count` occurrences of `what` in file `rel` (with an example line for the report)."""
-        finding = self.groups[group].setdefault(what, Finding())
-        finding.count += count
-        if rel not in finding.files and len(finding.examples) < EXAMPLES:
-            finding.examples.append(example or rel)
-        finding.files.add(rel)
-
-    def get(self, group: str) -> dict[str, Finding]:
-        """Return the findings of a group (empty when none)."""
-        return self.groups.get(group, {})
 
 
 @dataclass
@@ -250,234 +208,11 @@ def _read_item(path: Path, rel: str, taxonomies, hugo: dict, config: Config, now
     if kind in ("toml", "json"):
         findings.add("formats", f"{kind.upper()} front matter, rewritten as YAML", rel)
     index = PurePosixPath(rel).name == "_index.md"
-    body = _replace_params(body, data, hugo, rel, findings)
+    body = replace_params(body, data, hugo, rel, findings)
     mapped = map_front_matter(data, rel, body, taxonomies, index, config, now, findings)
     if mapped is None:
         return None
     return Item(rel, mapped, body, body_line, index)
-
-
-def _lookup(data: dict, dotted: str) -> Any:
-    """Return a value by a dotted, case-insensitive key path (`params.author`), or None."""
-    value: Any = data
-    for part in dotted.lower().split("."):
-        if not isinstance(value, dict):
-            return None
-        value = {str(k).lower(): v for k, v in value.items()}.get(part)
-    return value
-
-
-def _replace_params(body: str, data: dict, hugo: dict, rel: str, findings: Findings) -> str:
-    """Return `body` with `{{< param "key" >}}` replaced by the page's (else the site's) value,
-    as Hugo does; a key found nowhere stays, and is reported as a shortcode without a layout."""
-    if "param" not in body:
-        return body
-
-    def one(m: re.Match) -> str:
-        key = m[2] or m[3] or m[4]
-        value = _lookup(data, key)
-        value = _lookup(hugo.get("params") or {}, key) if value is None else value
-        if value is None or isinstance(value, (dict, list)):
-            return m.group(0)
-        findings.add("mapped", "{{< param >}}: replaced by the value from the front matter or the "
-                               "Hugo site's params", rel)
-        return str(value)
-
-    return _PARAM.sub(one, body)
-
-
-def map_front_matter(data: dict, rel: str, body: str, taxonomies, index: bool, config: Config,
-                     now: datetime, findings: Findings) -> dict | None:
-    """Return newsmirror front matter for a Hugo file's (None when no date can be found)."""
-    lower: dict[str, tuple[str, Any]] = {}
-    for key, value in data.items():
-        lower.setdefault(str(key).lower(), (str(key), value))
-    used: set[str] = set()
-
-    def take(*keys: str) -> tuple[str | None, Any]:
-        for key in keys:
-            if key in lower:
-                used.add(key)
-                name, value = lower[key]
-                if value is not None and value != "":
-                    return name, value
-        return None, None
-
-    def mapped(hugo_key: str | None, to: str) -> None:
-        if hugo_key is not None and hugo_key.lower() != to:
-            findings.add("mapped", f"{hugo_key} -> {to}", rel)
-
-    out: dict[str, Any] = {}
-    key, title = take("title")
-    if title is None or not str(title).strip():
-        if not index:
-            title, how = _made_up_title(body, rel)
-            findings.add("titles", "no title in front matter", rel, f'{rel}: "{title}" ({how})')
-            out["title"] = title
-    else:
-        out["title"] = str(title).strip() if not isinstance(title, str) else title
-    if not index:
-        date = _article_date(take, rel, findings)
-        if date is None:
-            findings.add("left out", "no date: no date, publishdate or lastmod, and no YYYY-MM-DD- in "
-                                     "the file name", rel)
-            return None
-        out["date"] = date
-    key, updated = take("updated", "lastmod", "modified")
-    if updated is not None and not index:
-        out["updated"] = _plain(updated)
-        mapped(key, "updated")
-    key, expires = take("expires", "expirydate", "unpublishdate")
-    if expires is not None and not index:
-        out["expires"] = _plain(expires)
-        mapped(key, "expires")
-        moment = parse_date(out["expires"], config.zone)
-        if isinstance(moment, datetime) and moment <= now:
-            findings.add("expired", "past", rel)
-        findings.add("expired", "all", rel)
-    key, slug = take("slug")
-    if slug is not None:
-        out["slug"] = str(slug) if not isinstance(slug, (str, int)) or isinstance(slug, bool) else slug
-    if not index and len(PurePosixPath(rel).parts) == 1:
-        out["section"] = ROOT_SECTION
-        findings.add("sections", f"directly in content/: given `section: {ROOT_SECTION}`", rel)
-    key, summary = take("summary")
-    dkey, description = take("description") if summary is None else (None, None)
-    if dkey is None:
-        used.discard("description")
-    summary = summary if summary is not None else description
-    if summary is not None:
-        out["summary"] = summary if isinstance(summary, str) else str(summary)
-        mapped(key or dkey, "summary")
-    tags = _terms(taxonomies, take, mapped, rel, findings)
-    if tags:
-        out["tags"] = tags
-    key, authors = take("authors", "author")
-    authors = _scalars(authors, key, rel, findings)
-    if authors:
-        out["authors"] = authors
-        mapped(key, "authors")
-    key, image = take("image")
-    if image is None:
-        key, images = take("images")
-        image = images[0] if isinstance(images, list) and images else images
-        mapped(key, "image")
-    if isinstance(image, (str, dict)):
-        out["image"] = image
-    for key in TYPED:
-        name, value = take(key)
-        if value is None:
-            continue
-        if TYPED[key] is bool and isinstance(value, str) and value.lower() in ("true", "false"):
-            value = value.lower() == "true"
-        if isinstance(value, TYPED[key]):
-            out[key] = value
-        else:   # a Hugo site's own param under a newsmirror name: kept, renamed, so the build accepts it
-            out[f"hugo_{key}"] = _plain(value)
-            findings.add("renamed", f"{name} -> hugo_{key} (newsmirror's {key} must be "
-                                    f"{'true or false' if TYPED[key] is bool else 'text'})", rel)
-    aliases = _aliases(take, mapped, rel, findings)
-    if aliases:
-        out["aliases"] = aliases
-    for key in ("layout", "section"):
-        name, value = take(key)
-        if value is not None:
-            out[f"hugo_{key}"] = _plain(value)
-            findings.add("renamed", f"{name} -> hugo_{key} (Hugo's meaning does not carry over)", rel)
-    for name, value in data.items():
-        if str(name).lower() in used:
-            continue
-        out[str(name)] = _plain(value)
-        if not index:   # an _index.md's other keys are the Hugo list page's; only articles count
-            findings.add("hugo keys" if str(name).lower() in HUGO_ONLY else "site keys", str(name), rel)
-    return out
-
-
-def _article_date(take, rel: str, findings: Findings) -> str | None:
-    """Return an article's date: `date`, else publishdate, the file name's date, or lastmod."""
-    key, value = take("date")
-    pkey, published = take("publishdate", "pubdate", "published")
-    if value is not None:
-        if published is not None and _plain(published) != _plain(value):
-            findings.add("dates", f"{pkey} differs from date: date kept (it also dates the URL)", rel)
-        return _plain(value)
-    if published is not None:
-        findings.add("dates", f"no date: {pkey} used", rel)
-        return _plain(published)
-    prefix = _DATE_PREFIX.match(PurePosixPath(rel).name)
-    if prefix:
-        findings.add("dates", "no date: the file name's date used", rel)
-        return prefix.group(1)
-    key, lastmod = take("lastmod", "modified")
-    if lastmod is not None:
-        findings.add("dates", f"no date: {key} used", rel)
-        return _plain(lastmod)
-    return None
-
-
-def _made_up_title(body: str, rel: str) -> tuple[str, str]:
-    """Return a title for a file without one: its first heading, else its file name."""
-    heading = _HEADING.search(body)
-    if heading and heading.group(1).strip():
-        return heading.group(1).strip(), "from its first heading"
-    path = PurePosixPath(rel)
-    stem = path.parent.name if path.stem == "index" else path.stem
-    words = _DATE_PREFIX.sub("", stem + "-").rstrip("-").replace("-", " ").replace("_", " ").strip()
-    words = words or stem
-    return words[:1].upper() + words[1:], "from the file name"
-
-
-def _scalars(value: Any, key: str | None, rel: str, findings: Findings) -> list[str]:
-    """Return a list of names from one name or a list; other values are reported and dropped."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    out = []
-    for item in items:
-        if isinstance(item, (str, int, float)) and not isinstance(item, bool) and str(item).strip():
-            out.append(str(item).strip())
-        elif item not in (None, ""):
-            findings.add("dropped", f"{key}: a value that is not a name", rel, f"{rel}: {item!r}")
-    return out
-
-
-def _terms(taxonomies, take, mapped, rel: str, findings: Findings) -> list[str]:
-    """Return the tags: every taxonomy's terms, in order, each once."""
-    tags: list[str] = []
-    for taxonomy in taxonomies:
-        key, value = take(taxonomy)
-        terms = _scalars(value, key, rel, findings)
-        if terms:
-            mapped(key, "tags")
-        tags += [t for t in terms if t not in tags]
-    return tags
-
-
-def _aliases(take, mapped, rel: str, findings: Findings) -> list[str]:
-    """Return the old URLs: `aliases`, plus `url` (where Hugo put the page, now redirecting here)."""
-    key, value = take("aliases")
-    aliases = _scalars(value, key, rel, findings)
-    ukey, url = take("url")
-    if isinstance(url, str) and url.strip():
-        aliases.append(url.strip())
-        findings.add("mapped", f"{ukey} -> aliases (Hugo's URL of the page now redirects to it)", rel)
-    for alias in aliases:
-        if not alias.startswith(("/", "http://", "https://")):
-            findings.add("aliases", "relative: taken from the site root", rel, f"{rel}: {alias}")
-    return aliases
-
-
-def _plain(value: Any) -> Any:
-    """Return a front matter value with TOML/YAML dates as text (newsmirror reads dates from text)."""
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _place_articles(items: list[Item], config: Config, findings: Findings) -> None:
@@ -591,107 +326,3 @@ def _front_matter(data: dict) -> str:
     text = yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False,
                      allow_unicode=True, width=1_000_000, default_flow_style=False)
     return f"---\n{text}---\n"
-
-
-def config_block(items: list[Item], findings: Findings, source: Path) -> str:
-    """Return the YAML to paste into config.yaml: the sections, and `expired: keep` when needed."""
-    sections: dict[str, dict] = {}
-    for item in items:
-        parts = PurePosixPath(item.rel).parts
-        if not item.index and len(parts) > 1:
-            sections.setdefault(parts[0], {})
-    if any(not i.index and i.data.get("section") == ROOT_SECTION for i in items):
-        sections.setdefault(ROOT_SECTION, {"title": "Pages"})
-    for item in items:
-        parts = PurePosixPath(item.rel).parts
-        if item.index and len(parts) == 2 and parts[0] in sections:
-            info = {"title": str(item.data.get("title") or parts[0].replace("-", " ").title())}
-            if item.data.get("summary"):
-                info["description"] = " ".join(str(item.data["summary"]).split())
-            sections[parts[0]] = info
-    for key, info in sections.items():
-        info.setdefault("title", key.replace("-", " ").replace("_", " ").title())
-    lines = [f"# For config.yaml: what the content imported from {source} needs (newsmirror import-hugo).",
-             "# Sections are listed in this order on the site; reorder them as you like."]
-    expiring = findings.get("expired")
-    if expiring:
-        total, past = expiring["all"].count, expiring.get("past", Finding()).count
-        lines += [f"# {_count(total, 'imported article')} with an expiry date (Hugo's expirydate, now `expires:`),",
-                  f"# {past} of them already past. `keep` shows them, as a Hugo build with buildExpired does;",
-                  "# `remove` (newsmirror's default) leaves them out of the site from that date.",
-                  "expired: keep"]
-    body = yaml.safe_dump({"sections": sections}, sort_keys=False, allow_unicode=True, width=100)
-    return "\n".join(lines) + "\n" + body
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
-
-
-def _shown(finding: Finding, examples: int = EXAMPLES) -> str:
-    shown = finding.examples[:examples]
-    return ", ".join(shown) + (", ..." if len(finding.files) > len(shown) else "")
-
-
-def _group_lines(findings: Findings, group: str, heading: str, examples: int = EXAMPLES) -> list[str]:
-    """Return a report block: a heading, then one line per finding, most frequent first."""
-    found = findings.get(group)
-    if not found:
-        return []
-    lines = ["", heading]
-    for what, f in sorted(found.items(), key=lambda kv: (-len(kv[1].files), kv[0])):
-        files = len(f.files)
-        lines.append(f"  {what}: {files} file{'s' if files != 1 else ''}, e.g. {_shown(f, examples)}")
-    return lines
-
-
-def format_report(source: Path, dest: Path, config: Config, items: list[Item], findings: Findings,
-                  used: dict, other: dict, block: str) -> str:
-    """Return the import report: short, grouped, with counts and a few example files."""
-    articles = sum(1 for i in items if not i.index)
-    drafts = sum(1 for i in items if i.data.get("draft") is True)
-    lines = [f"Hugo import: {source} -> {display_path(dest, config.root)}/",
-             f"Imported {_count(articles, 'article')} and {_count(len(items) - articles, 'section page')} "
-             f"({drafts} drafts: build with --drafts to see them).",
-             "Bodies are copied as written; front matter is rewritten as YAML, and keys newsmirror does not "
-             "know are kept as written (layouts read them as article.extra)."]
-    lines += _group_lines(findings, "left out", "NOT IMPORTED")
-    lines += _group_lines(findings, "will not build", "WILL NOT BUILD (fix these files)")
-    lines += _group_lines(findings, "titles", "Titles made up (the file has no title):")
-    lines += _group_lines(findings, "duplicates", "Output paths shared by two files (the later file's slug "
-                                                  "gets a suffix; add the old URL to its aliases if it had one):")
-    lines += _group_lines(findings, "aliases", "Aliases:")
-    lines += _group_lines(findings, "dates", "Dates:")
-    expiring = findings.get("expired")
-    if expiring:
-        total, past = len(expiring["all"].files), len(expiring.get("past", Finding()).files)
-        lines += ["", f"Expiry dates: {_count(total, 'file')} ha{'s' if total == 1 else 've'} one, now "
-                      f"`expires:`; {past} already past. "
-                      f"{CONFIG_NAME} sets `expired: keep` so they stay on the site; with `expired: remove` "
-                      "they would be left out."]
-    missing = findings.get("shortcodes")
-    hugo_own = set(findings.get("hugo shortcodes"))
-    if missing:
-        lines += ["", f"Shortcodes without a layout in {display_path(config.layouts_dir, config.root)}"
-                      "/shortcodes/ (left out of the pages until you add NAME.html):"]
-        for name, f in sorted(missing.items(), key=lambda kv: (-kv[1].count, kv[0])):
-            port = " (the Hugo site has its own: port it to Jinja2)" if name in hugo_own else ""
-            files = len(f.files)
-            lines.append(f"  {name}: {f.count} use{'s' if f.count != 1 else ''} in {files} "
-                         f"file{'s' if files != 1 else ''}{port}, e.g. {_shown(f)}")
-    rendered = sorted((n for n in used if n not in missing), key=lambda n: (-used[n][0], n))
-    if rendered:
-        lines += ["", "Shortcodes with a layout: " + ", ".join(f"{n} ({used[n][0]})" for n in rendered)]
-    lines += _group_lines(findings, "mapped", "Front matter mapped:", examples=1)
-    lines += _group_lines(findings, "renamed", "Front matter renamed (kept under a new name):")
-    lines += _group_lines(findings, "dropped", "Values dropped:")
-    lines += _group_lines(findings, "hugo keys", "Hugo keys with no newsmirror meaning (kept as written):", examples=1)
-    lines += _group_lines(findings, "site keys", "The site's own keys (kept as written; layouts read them "
-                                                 "as article.extra.KEY):", examples=1)
-    lines += _group_lines(findings, "sections", "Sections:")
-    lines += _group_lines(findings, "formats", "Front matter formats:")
-    if other:
-        shown = ", ".join(f"{ext} ({len(files)}, e.g. {files[0]})" for ext, files in sorted(other.items()))
-        lines += ["", f"Files that are not Markdown, not imported (put images and downloads under static/): {shown}"]
-    lines += ["", f"Paste into config.yaml (also in {CONFIG_NAME}):", "", block.rstrip("\n")]
-    return "\n".join(lines) + "\n"
