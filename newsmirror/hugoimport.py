@@ -21,7 +21,7 @@ from .config import Config
 from .dates import parse_date
 from .errors import BuildError, Problem, display_path
 from .importreport import CONFIG_NAME, EXAMPLES, REPORT_NAME, Findings, config_block, format_report
-from .hugomapping import DEFAULT_TAXONOMIES, map_front_matter, replace_params
+from .hugomapping import DEFAULT_TAXONOMIES, hugo_url, map_front_matter, replace_params
 from .markup import find_shortcodes
 from .yamltext import YamlSyntaxError, parse_yaml
 
@@ -43,6 +43,7 @@ class Item:
     body_line: int
     index: bool            # an _index.md (a section's title, description and aliases)
     path: str | None = None  # the article's site path here
+    old_url: str | None = None   # where Hugo published it (known when the Hugo config is there)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def import_hugo(source: Path, config: Config, into: Path | None, now: datetime) 
     findings = Findings()
     items, other = _read_items(content, hugo, config, now, findings)
     _place_articles(items, config, findings)
+    _keep_old_urls(items, findings)
     _check_aliases(items, findings)
     used = _shortcode_uses(items, config, source, findings)
     _refuse_overwrites(items, dest, config)
@@ -139,6 +141,8 @@ def _read_items(content: Path, hugo: dict, config: Config, now: datetime,
             continue
         item = _read_item(path, rel.with_suffix(".md").as_posix(), taxonomies, hugo, config, now, findings)
         if item is not None:
+            if hugo and not item.index:    # without the Hugo config its URLs are not known
+                item.old_url = hugo_url(item.rel, item.data, hugo, config)
             items.append(item)
     return items, other
 
@@ -245,6 +249,20 @@ def _place_articles(items: list[Item], config: Config, findings: Findings) -> No
             item.data["slug"] = slug
         owners[path] = item.rel
         item.path = path
+
+
+def _keep_old_urls(items: list[Item], findings: Findings) -> None:
+    """Add each article's Hugo URL to its aliases when it differs from its new one, so old links work."""
+    for item in items:
+        if item.old_url is None or item.path is None:
+            continue
+        aliases = item.data.setdefault("aliases", [])
+        if _alias_path(item.old_url) != item.path and item.old_url not in aliases:
+            aliases.append(item.old_url)
+            findings.add("mapped", "its URL on the Hugo site (from the Hugo config's permalinks) -> "
+                                   "aliases", item.rel, f"{item.rel}: {item.old_url}")
+        if not aliases:
+            del item.data["aliases"]
 
 
 def _alias_path(alias: str) -> str:

@@ -22,6 +22,8 @@ HUGO_ONLY = frozenset({"weight", "linktitle", "keywords", "type", "menu", "menus
 TYPED = {"draft": bool, "featured": bool, "caption": str, "alt": str, "credit": str, "language": str}
 _DATE_PREFIX = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_TOKEN = re.compile(r":(year|monthname|month|day|slugorfilename|slug|title|filename|contentbasename|sections|"
+                    r"section|[a-z]+)")
 _PARAM = re.compile(r"""\{\{([<%])\s*param\s+(?:"([^"]+)"|'([^']+)'|([\w.-]+))\s*[>%]\}\}""")
 
 
@@ -280,3 +282,40 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def hugo_url(rel: str, data: dict, hugo: dict, config: Config) -> str | None:
+    """Return the path Hugo published an article at: by its section's `permalinks` pattern, else
+    the file's folder and slug (or file name); None for a pattern token not understood here."""
+    path = PurePosixPath(rel)
+    section = path.parts[0] if len(path.parts) > 1 else ""
+    filename = path.parent.name if path.stem == "index" else path.stem
+    folder = path.parent.parent if path.stem == "index" else path.parent
+    slug = _urlize(str(data.get("slug") or ""))
+    permalinks = _lower_keys(hugo.get("permalinks"))
+    permalinks = _lower_keys(permalinks.get("page")) or permalinks   # Hugo 0.120+: per kind
+    pattern = permalinks.get(section)
+    if not isinstance(pattern, str):
+        url = f"/{folder.as_posix()}/{slug or _urlize(filename)}/".replace("/./", "/")
+    else:
+        moment = parse_date(data["date"], config.zone)
+        if isinstance(moment, str):
+            return None
+        values = {"year": f"{moment.year:04d}", "month": f"{moment.month:02d}", "day": f"{moment.day:02d}",
+                  "monthname": moment.strftime("%B"), "slug": slug or _urlize(str(data.get("title", ""))),
+                  "slugorfilename": slug or filename, "title": _urlize(str(data.get("title", ""))),
+                  "filename": filename, "contentbasename": filename, "section": section,
+                  "sections": folder.as_posix()}
+        url = _TOKEN.sub(lambda m: values.get(m[1], m[0]), pattern)
+        if any(m[1] not in values for m in _TOKEN.finditer(pattern)):
+            return None
+    return url if hugo.get("disablepathtolower") else url.lower()
+
+
+def _lower_keys(value: Any) -> dict:
+    return {str(k).lower(): v for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _urlize(text: str) -> str:
+    """Return text as Hugo's urlize makes it a path segment: spaces and punctuation become '-'."""
+    return re.sub(r"[^\w.~-]+", "-", text.strip(), flags=re.UNICODE).strip("-")

@@ -58,7 +58,7 @@ Read [the storm piece](../news/storm-warning.md#what-to-do) first, then [the arc
 
 {{< mystery-box colour="blue" >}}
 
-Filed by the {{< param "desk_note" >}}.
+Filed by the {{< param "desk_note" >}} of the {{< param "desk" >}}.
 
 ```
 [not a link](../news/storm-warning.md)
@@ -102,6 +102,13 @@ date: 2024-01-01
 We write about the harbour.
 """
 
+HUGO_CONFIG = """title = "Harbour Weekly"
+[permalinks]
+  blog = "/:year/:month/:slug/"
+[params]
+  desk = "coast desk"
+"""
+
 NEWS_INDEX = """---
 title: News desk
 description: The latest from the coast.
@@ -116,7 +123,7 @@ def hugo_site(tmp_path: Path) -> Path:
     files = {"content/blog/2024-05-01-tide-tables.md": YAML_POST, "content/news/storm-warning.md": TOML_POST,
              "content/news/ferry.md": JSON_POST, "content/news/untitled.md": UNTITLED_POST,
              "content/about.md": ABOUT_PAGE, "content/news/_index.md": NEWS_INDEX,
-             "content/blog/tide.jpg": "not really a picture"}
+             "content/blog/tide.jpg": "not really a picture", "hugo.toml": HUGO_CONFIG}
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, encoding="utf-8")
@@ -145,9 +152,18 @@ def test_front_matter_keys_are_mapped(imported):
     assert str(data["expires"]) == "2030-01-01" and str(data["updated"]) == "2024-05-02"
     assert "expiryDate" not in data and "lastmod" not in data
     assert data["summary"] == "When the water comes in, and when it goes out again."
-    assert data["aliases"] == ["/old/tide-tables/", "/legacy/tide-tables.html"]   # url: becomes an alias
+    # url: and the page's URL by the Hugo config's permalinks become aliases: old links keep working
+    assert data["aliases"] == ["/old/tide-tables/", "/legacy/tide-tables.html",
+                               "/2024/05/tide-tables-for-the-new-harbour/"]
     assert data["weight"] == 3 and data["desk_note"] == "night desk"              # kept as written
-    assert "Filed by the night desk." in body                                     # {{< param >}} replaced
+    assert "Filed by the night desk of the coast desk." in body    # {{< param >}}: the page's, else the site's
+
+
+def test_without_a_permalink_pattern_the_old_url_is_the_files_path(imported):
+    site, _ = imported
+    assert written(site, "news/storm-warning.md")[0]["aliases"] == ["/news/storm-warning-coast/"]
+    assert written(site, "news/ferry.md")[0]["aliases"] == ["/news/ferry/"]
+    assert written(site, "about.md")[0]["aliases"] == ["/about/"]
 
 
 def test_toml_and_json_front_matter_become_yaml(imported):
@@ -228,8 +244,12 @@ def test_the_imported_site_builds_and_md_links_resolve(imported):
     assert (f"content/blog/2024-05-01-tide-tables.md:{line}: warning: link (notes/gone.md) names no article "
             "(no content/blog/notes/gone.md)") in result.stderr
     assert "mystery-box" in result.stderr
-    for alias in ("old/tide-tables/index.html", "legacy/tide-tables.html"):
-        assert "../" in (output / alias).read_text(encoding="utf-8")
+    for alias, target in (("old/tide-tables/index.html", "blog/2024/05/01/tide-tables/"),
+                          ("legacy/tide-tables.html", "blog/2024/05/01/tide-tables/"),
+                          ("2024/05/tide-tables-for-the-new-harbour/index.html", "blog/2024/05/01/tide-tables/"),
+                          ("news/ferry/index.html", "news/2024/05/03/ferry/")):
+        refresh = re.search(r'content="0; url=([^"]+)"', (output / alias).read_text(encoding="utf-8"))
+        assert refresh and urljoin("http://h/" + alias, html.unescape(refresh.group(1))) == "http://h/" + target
     assert (output / "pages/2024/01/01/about/index.html").is_file()
     assert (output / "tags/tides/index.html").is_file() and (output / "tags/coast/index.html").is_file()
 
