@@ -254,6 +254,18 @@ def test_the_imported_site_builds_and_md_links_resolve(imported):
     assert (output / "tags/tides/index.html").is_file() and (output / "tags/coast/index.html").is_file()
 
 
+def test_into_writes_elsewhere_and_a_broken_file_is_reported_not_imported(site, hugo_site, tmp_path):
+    (hugo_site / "content/news/broken.md").write_text("---\ntitle: [unclosed\n---\nText.\n", encoding="utf-8")
+    before = snapshot(site / "content")
+    result = run_import(site, str(hugo_site), "--into", str(tmp_path / "incoming"))
+    assert result.returncode == 0, result.stderr
+    assert snapshot(site / "content") == before
+    assert (tmp_path / "incoming/news/ferry.md").is_file() and not (tmp_path / "incoming/news/broken.md").exists()
+    assert re.search(r"^NOT IMPORTED\n  front matter cannot be read: 1 file, e\.g\. news/broken\.md: front matter: "
+                     r"YAML syntax error on line 2: ", result.stdout, re.M), result.stdout
+    assert "; 1 left out. Report: hugo-import-report.txt" in result.stdout
+
+
 def test_a_missing_hugo_site_is_a_problem(site, tmp_path):
     result = run_import(site, str(tmp_path / "nowhere"))
     assert result.returncode == 1 and "Traceback" not in result.stderr
