@@ -233,7 +233,7 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
             problem("slug", f"slug: '{slug}' would write outside the output folder; use letters, "
                             "digits and '-'")
     use = ShortcodeUse()
-    converted = _converter(settings.layouts_dir, settings.policy).convert(body, body_line, use)
+    converted = _converter(settings.layouts_dir, settings.policy).convert(body, body_line, use, rel.as_posix())
     problems += [Problem(shown, line, message) for line, message in use.errors]
     if problems:
         return Parsed(None, tuple(problems))
@@ -435,12 +435,14 @@ def _shortcodes(layouts_dir: Path):
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
     names = {p.stem for p in folder.glob("*.html")} if folder.is_dir() else set()
 
-    def render(name: str, args: list, kwargs: dict, inner: str | None) -> str | None:
+    def render(name: str, args: list, kwargs: dict, inner: str | None, raw: str | None) -> str | None:
         if name not in names:
             return None
         try:
             template = env.get_template(f"{name}.html")
-            return template.render(args=args, kwargs=kwargs, inner=Markup(inner) if inner is not None else None)
+            # `raw`: the text between the tags as written, for layouts that show code (highlight)
+            return template.render(args=args, kwargs=kwargs, inner=Markup(inner) if inner is not None else None,
+                                   raw=raw)
         except jinja2.TemplateError as exc:
             line = getattr(exc, "lineno", None) or template_frame(exc)[1]
             raise RuntimeError(f"layouts/shortcodes/{name}.html:{line}: {exc}") from None

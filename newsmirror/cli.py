@@ -17,7 +17,7 @@ from .plan import BuildOptions
 from .verify import VerifyError
 from .views import slugify
 
-COMMANDS = ("build", "new", "check", "clean", "serve", "deploy", "verify")
+COMMANDS = ("build", "new", "check", "clean", "serve", "deploy", "verify", "import-hugo")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +114,19 @@ def make_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentP
                      help="the outlet's ssh public key (default: signing.public_key of --config, if any)")
     _common(sub)
     subs["verify"] = sub
+    sub = commands.add_parser("import-hugo", help="bring a Hugo site's content into this site",
+                              description="Copy the Markdown files of the Hugo site at PATH (its content/ "
+                                          "folder) into this site's content folder with newsmirror front "
+                                          "matter (topics/categories/tags -> tags, expirydate -> expires, "
+                                          "lastmod -> updated, ...). Prints a report of what could not be "
+                                          "mapped and the config.yaml lines the content needs, and writes "
+                                          "both beside the config (hugo-import-report.txt, "
+                                          "hugo-import-config.yaml). Refuses to overwrite any file.")
+    sub.add_argument("path", type=Path, help="the Hugo site's folder (the one with content/)")
+    sub.add_argument("--into", type=Path, metavar="FOLDER",
+                     help="write the files here instead of the content folder (paths.content)")
+    _common(sub)
+    subs["import-hugo"] = sub
     return parser, subs
 
 
@@ -135,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_verify(args, say)
         config = load_config(args.config)
         return {"build": run_build, "new": run_new, "check": run_check, "clean": run_clean,
-                "serve": run_serve, "deploy": run_deploy}[args.command](args, config, say)
+                "serve": run_serve, "deploy": run_deploy,
+                "import-hugo": run_import_hugo}[args.command](args, config, say)
     except (DeployError, VerifyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -321,3 +335,13 @@ def run_verify(args, say) -> int:
     print(f"error: {verdict.where}: {wrong} file(s) differ from the manifest of {verdict.files}"
           + ("; the signature does not hold" if verdict.signature == "bad" else ""), file=sys.stderr)
     return 1
+def run_import_hugo(args, config: Config, say) -> int:
+    """Import a Hugo site's content; print the report and where it and the config block went."""
+    from .hugoimport import import_hugo
+
+    result = import_hugo(args.path, config, args.into, datetime.now(timezone.utc))
+    say(result.report.rstrip("\n"))
+    say(f"\nWrote {result.written} files ({result.articles} articles, {result.sections} section pages)"
+        f"{f'; {result.left_out} left out' if result.left_out else ''}. Report: "
+        f"{result.report_path.name}; config lines to paste: {result.config_path.name}")
+    return 0

@@ -11,7 +11,7 @@ from typing import Iterable
 from .articles import Article, SectionPage
 from .config import Config, direction_of
 from .errors import Problem
-from .links import ref_targets
+from .links import ref_uses
 from .views import (Author, Crumb, Feed, Group, Page, Pagination, Section, Story, Term, slugify)
 
 HOME_LATEST = 12
@@ -243,33 +243,43 @@ def _duplicate_paths(pages: list[Page]) -> list[Problem]:
 
 
 def _resolve_refs(items: list, published: list[Article]) -> tuple[dict, list[Problem]]:
-    """Return {ref target: site path} for every {{< ref >}} in published bodies, and warnings."""
+    """Return {target: site path} for every link to a content file in published bodies
+    ({{< ref >}} and relative `.md` links), and a warning per target that names no article."""
     index: dict[str, str] = {}
     for item in items:
         if isinstance(item, Article):
             for key in _ref_keys(item.name):
                 index.setdefault(key, item.path)
     refs: dict[str, str | None] = {}
-    missing: dict[str, list[str]] = {}
+    missing: dict[str, list] = {}
     for article in published:
-        for target in ref_targets(article.body):
-            path = next((index[k] for k in _ref_keys(target) if k in index), None)
-            refs[target] = path
+        for use in ref_uses(article.body):
+            path = next((index[k] for k in _ref_keys(use.target.partition("#")[0]) if k in index), None)
+            refs[use.target] = path
             if path is None:
-                missing.setdefault(target, []).append(article.source)
-    problems = [Problem(sources[0], 0, f"{{{{< ref \"{target}\" >}}}} names no article (in {len(sources)} "
-                                       "file(s)); the link points nowhere until the target exists",
-                        warning=True)
-                for target, sources in missing.items()]
+                missing.setdefault(use.target, []).append((article.source, use))
+    problems = []
+    for target, found in missing.items():
+        source, use = found[0]
+        files = len({s for s, _ in found})
+        if use.written:
+            what = (f"link ({use.written}) names no article"
+                    + (f" (no content/{target.lstrip('/').partition('#')[0]})" if target.startswith("/") else ""))
+        else:
+            what = f"{{{{< ref \"{target}\" >}}}} names no article"
+        problems.append(Problem(source, use.line, f"{what} (in {files} file(s)); the link points nowhere "
+                                                  "until the target exists", warning=True))
     return refs, problems
 
 
 def _ref_keys(name: str) -> list[str]:
-    """Return the spellings a ref target can match an article by (path, with or without .md)."""
+    """Return the spellings a ref target can match an article by: a path from content/ (with or
+    without .md), or, unless it starts with / (a path from content/ only, as in Hugo), its file name."""
+    absolute = name.strip().startswith("/")
     clean = name.strip().strip("/")
     parts = clean.split("/")
     if parts and parts[0] == "content":
         parts = parts[1:]
     joined = "/".join(parts)
     stem = joined[:-3] if joined.endswith(".md") else joined
-    return [stem, stem.rsplit("/", 1)[-1]]
+    return [stem] if absolute else [stem, stem.rsplit("/", 1)[-1]]
