@@ -105,6 +105,18 @@ class BuildCache:
             rows = db.execute("SELECT path, fingerprint, size, mtime FROM outputs WHERE host=?", (host,))
             return {path: (fp, size, mtime) for path, fp, size, mtime in rows}
 
+    def meta(self, key: str) -> Any:
+        """Return a value stored with set_meta, or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM meta WHERE key=?", (f"build:{key}",)).fetchone()
+        return None if row is None else pickle.loads(bytes.fromhex(row[0]))
+
+    def set_meta(self, values: dict[str, Any]) -> None:
+        """Store small values about the last build (picklable)."""
+        with self._connect() as db:
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                           [(f"build:{k}", pickle.dumps(v, protocol=4).hex()) for k, v in values.items()])
+
     def hashes(self, host: str) -> dict[str, tuple[int, int, str]]:
         """Return {path: (size, mtime, sha256)} of the files of a mirror as the last build left them."""
         with self._connect() as db:

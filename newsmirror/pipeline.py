@@ -25,6 +25,7 @@ from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_b
 from .plan import BuildOptions, SitePlan, plan_site
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment, site_view
 from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
+from .unchanged import forget_last_build, input_stamp, remember, still_current
 from .writer import Staging, WriteReport, stage_file
 
 Progress = Callable[[str, int, int], None]
@@ -60,7 +61,16 @@ def build_site(config: Config, options: BuildOptions, hosts: Iterable[str] | Non
 def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Progress, cache: BuildCache,
            started: float) -> BuildResult:
     """Run the stages with an open cache (see build_site)."""
-    parsed = parse_content(config, progress, cache=cache)
+    files = content_files(config)
+    keys = content_keys(config, files)
+    stamp = input_stamp(config, options, [m.host for m in mirrors], keys)
+    current = still_current(cache, config, [m.host for m in mirrors], stamp, options.now)
+    if current is not None:   # same inputs, same clock decisions, output as the last build left it
+        (articles, pages), warnings, count = current
+        return BuildResult(articles, pages, len(mirrors), WriteReport(0, 0, count),
+                           time.perf_counter() - started, warnings)
+    forget_last_build(cache)
+    parsed = parse_content(config, progress, files=files, cache=cache, keys=keys)
     plan, static, warnings = check_and_plan(config, parsed, options)
     staging = Staging(config.output_dir, [m.host for m in mirrors],
                       [m.host for m in config.mirrors] if hosts is None else None)
@@ -71,8 +81,10 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
     record_outputs(cache, config, plan, mirrors, staging)
     record_hashes(cache, config, staging, hashed)
     pages = sum(1 for _ in plan.pages)
+    shown = tuple(sorted(set(warnings)))
+    remember(cache, stamp, options.now, parsed, (len(plan.stories), pages), shown)
     return BuildResult(len(plan.stories), pages, len(mirrors), report,
-                       time.perf_counter() - started, tuple(sorted(set(warnings))))
+                       time.perf_counter() - started, shown)
 
 
 def render_and_commit(config: Config, plan: SitePlan, mirrors, static, staging: Staging, progress: Progress,
@@ -180,6 +192,9 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
                 staging.add(host, SIGNATURE, sign(data, config.signing))
             except SigningError as exc:
                 raise BuildError([Problem(config.path.name, 0, f"signing: {exc}")]) from None
+        # the manifest's own size and mtime are kept too: a rebuild notices it was touched
+        fresh[host] += [(rel, staging.digests[(host, rel)][0]) for rel in (MANIFEST, SIGNATURE)
+                        if (host, rel) in staging.digests]
     return fresh
 
 
@@ -244,20 +259,30 @@ def _settings_key(config: Config, settings: ParseSettings) -> str:
     return digest(signature(settings, {}), shortcodes)
 
 
+def content_keys(config: Config, files: list[Path]) -> list[str]:
+    """Return each file's cache key: a hash of its path, its bytes and the parse settings."""
+    salt = _settings_key(config, parse_settings(config))
+    base = len(str(config.content_dir)) + 1
+    out = []
+    for path in files:
+        with open(path, "rb") as f:
+            out.append(content_key(salt, str(path)[base:].replace(os.sep, "/"), f.read()))
+    return out
+
+
 def parse_content(config: Config, progress: Progress, files: list[Path] | None = None,
-                  cache: BuildCache | None = None) -> list[Parsed]:
+                  cache: BuildCache | None = None, keys: list[str] | None = None) -> list[Parsed]:
     """Return every content file (or only `files`) parsed, in order.
 
     With a cache, only files whose bytes (or the settings) changed are converted again; the
-    rest come from the cache. New work runs in two processes on two cores."""
-    every = files is None
+    rest come from the cache. New work runs in two processes on two cores. `keys`, when
+    given, are content_keys(files) of every content file."""
+    every = files is None or keys is not None
     files = content_files(config) if files is None else files
     settings = parse_settings(config)
     if cache is None:
         return _parse_files(files, settings, progress)
-    salt = _settings_key(config, settings)
-    keys = [content_key(salt, path.relative_to(config.content_dir).as_posix(), path.read_bytes())
-            for path in files]
+    keys = content_keys(config, files) if keys is None else keys
     known = cache.parsed(keys)
     missing = [(path, key) for path, key in zip(files, keys) if key not in known]
     fresh = _parse_files([path for path, _ in missing], settings, progress)
