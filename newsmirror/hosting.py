@@ -77,7 +77,8 @@ def nginx_conf(config: Config, mirror: Mirror) -> bytes:
            "# Include it in nginx's http block, after `include mime.types;` (Debian: /etc/nginx/conf.d/).",
            f"# Put the files of output/{mirror.host}/ in {root.rstrip('/')}{prefix}"]
     if mirror.is_onion:
-        out.append("# Tor forwards the onion service here: HiddenServicePort 80 " + (listen[0] if listen else ""))
+        out += ["# Tor forwards the onion service here: HiddenServicePort 80 " + (listen[0] if listen else ""),
+                "# A 62-character host name needs `server_names_hash_bucket_size 128;` in the http block."]
     out += ["server {"]
     out += [f"    listen {value};" for value in listen]
     out += [f"    server_name {mirror.host};",

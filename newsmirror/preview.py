@@ -80,7 +80,8 @@ def preview_config(config: Config, host: str | None, url: str, output_dir: Path)
     """Return `config` with the previewed mirror (the primary if `host` is None) moved to `url`
     and the output in `output_dir`, and that mirror.
 
-    The mirror keeps its host (its folder name, onion-ness); canonical URLs point at the preview."""
+    The mirror keeps its host (its folder name, onion-ness); canonical URLs point at the preview.
+    Static files keep their names: nothing caches the preview, and a CSS edit then renders no page."""
     mirror = config.primary if host is None else config.mirror(host)
     if mirror is None:
         known = ", ".join(m.host for m in config.mirrors)
@@ -88,7 +89,7 @@ def preview_config(config: Config, host: str | None, url: str, output_dir: Path)
                                                  f"(mirrors: {known})")])
     local = replace(mirror, url=url, prefix="/", scheme="http", canonical="self")
     return replace(config, mirrors=tuple(local if m is mirror else m for m in config.mirrors),
-                   output_dir=output_dir), local
+                   output_dir=output_dir, hosting=replace(config.hosting, fingerprint=())), local
 
 
 def stories_of(page: Page) -> set[str]:
