@@ -338,3 +338,36 @@ def test_bad_hosting_values_are_problems_naming_their_line(site, edit, message):
     result = run_build(site)
     assert result.returncode == 1
     assert f"config.yaml:{line}: {message}" in result.stderr
+
+
+# --- the Content-Security-Policy against the pages, in Chromium -------------------------------
+
+VIDEO_ARTICLE = "world/2026/11/12/ondine-storm-recovery/"   # the youtube shortcode's iframe
+
+
+@pytest.mark.parametrize("mirror", CLEARNET, ids=mirror_id)
+def test_pages_satisfy_the_content_security_policy_in_chromium(nginx, browser, mirror):
+    port, _ = nginx
+    # nginx takes the host from an absolute request line, so it can stand in as the browser's proxy
+    context = browser.new_context(proxy={"server": f"http://127.0.0.1:{port}"})
+    page = context.new_page()
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        for path in ("", VIDEO_ARTICLE, "politics/", "tags/", "no/such/page/"):
+            response = page.goto(mirror.url.replace("https:", "http:") + path)
+            assert "script-src 'self'" in response.headers["content-security-policy"]
+            sheet = page.evaluate("document.styleSheets.length && document.styleSheets[0].cssRules.length")
+            assert sheet > 10, path            # the hashed stylesheet loaded under the policy
+        page.goto(mirror.url.replace("https:", "http:") + VIDEO_ARTICLE)
+        facade = page.frame_locator("figure.video iframe").locator("a")
+        # the click-to-play placeholder's own <style> applies (a srcdoc inherits the policy)
+        assert facade.evaluate("a => getComputedStyle(a).backgroundColor") == "rgb(17, 17, 17)"
+        assert refused == []
+        # the check can fail: an inline script is refused and reported
+        with page.expect_console_message(lambda m: "inline script" in m.text and "Content Security Policy" in m.text):
+            page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.x = 1';"
+                          " document.head.append(s); }")
+        assert page.evaluate("window.x") is None
+    finally:
+        context.close()

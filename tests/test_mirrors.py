@@ -814,7 +814,9 @@ PROMOTED = (NET, CDN, ONION)
 
 def test_promoting_a_mirror_retires_the_old_primary(promoted: Path):
     out = promoted / "output"
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(m.host for m in PROMOTED)
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted([m.host for m in PROMOTED] + ["deploy"])
+    # the retired mirror's server block goes too
+    assert sorted(p.name for p in (out / "deploy/nginx").iterdir()) == sorted(f"{m.host}.conf" for m in PROMOTED)
     for mirror in PROMOTED:
         root = out / mirror.host
         for article in (ELECTORAL, LOST_MAPS, STRIKE):
