@@ -66,7 +66,9 @@ def fingerprint_assets(static: list[tuple[str, Path]], extensions: tuple[str, ..
     wanted = {e.lower().lstrip(".") for e in extensions}
     sources = {rel: path for rel, path in static}
     data = {rel: path.read_bytes() for rel, path in static}
-    chosen = {rel for rel in data if rel.rpartition(".")[2].lower() in wanted and "." in rel.rpartition("/")[2]}
+    # files under .well-known/ are asked for by their names (RFC 8615)
+    chosen = {rel for rel in data if rel.rpartition(".")[2].lower() in wanted and "." in rel.rpartition("/")[2]
+              and not rel.startswith(".well-known/")}
     names: dict[str, str] = {}
     final: dict[str, bytes] = {}
     problems: list[Problem] = []

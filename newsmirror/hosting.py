@@ -37,8 +37,9 @@ def security_headers(config: Config, mirror: Mirror) -> list[tuple[str, str]]:
             ("X-Frame-Options", "SAMEORIGIN")]
 
 
-def headers_file(config: Config, mirror: Mirror, assets: Assets) -> bytes:
-    """Return `_headers`: security headers for every path, a year's cache for hashed assets.
+def headers_file(config: Config, mirror: Mirror, assets: Assets, others: set[str]) -> bytes:
+    """Return `_headers`: security headers for every path, a year's cache for hashed assets
+    (`others` are the mirror's other output paths, which must keep a short cache).
 
     Neither host puts a path into a header value portably (Netlify has no placeholders there,
     Cloudflare allows 100 rules), so Onion-Location names the onion's home page; each page's
@@ -54,9 +55,22 @@ def headers_file(config: Config, mirror: Mirror, assets: Assets) -> bytes:
         lines.append(f"  Onion-Location: {onion.url}")
     # no Cache-Control for pages: both hosts revalidate them by default, and a second matching
     # rule would join its value to this one with a comma
-    for _, hashed in assets.names:
-        lines += [mirror.rooted(hashed), f"  Cache-Control: {IMMUTABLE}"]
+    for pattern in immutable_patterns([hashed for _, hashed in assets.names], others):
+        lines += [mirror.rooted(pattern), f"  Cache-Control: {IMMUTABLE}"]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def immutable_patterns(hashed: list[str], others: set[str]) -> list[str]:
+    """Return the fewest `folder/*` patterns (else file paths) that cover the hashed files and
+    none of the other files: Cloudflare Pages reads at most 100 rules."""
+    taken = {f"{p.rsplit('/', 1)[0]}/" for p in others if "/" in p}
+    taken = {folder[:i + 1] for folder in taken for i, c in enumerate(folder) if c == "/"}
+    out: set[str] = set()
+    for path in hashed:
+        parts = path.split("/")[:-1]
+        folders = ["/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+        out.add(next((f + "*" for f in folders if f not in taken), path))
+    return sorted(out)
 
 
 def nginx_root(config: Config, mirror: Mirror) -> str:
@@ -117,8 +131,9 @@ def nginx_conf(config: Config, mirror: Mirror) -> bytes:
                         f'add_header Cache-Control "{SHORT}" always;')
     if hosting.fingerprint:
         extensions = "|".join(sorted(set(hosting.fingerprint)))
+        # not `always`: a 404 for a name not deployed yet must not be cached for a year
         out += location(f'~ "^{pattern}.*\\.[0-9a-f]{{{HASH_LENGTH}}}\\.(?:{extensions})$"',
-                        f'add_header Cache-Control "{IMMUTABLE}" always;', documents=False)
+                        f'add_header Cache-Control "{IMMUTABLE}";', documents=False)
     if prefix != "/":
         out += [f"    location = {prefix[:-1]} {{ return 301 {prefix}; }}",
                 "    location / { return 404; }   # the rest of the host is not this mirror's"]

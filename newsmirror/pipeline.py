@@ -250,12 +250,15 @@ def _shortcode_warnings(parsed: list[Parsed], config: Config) -> Iterable[Proble
 
 
 def list_static(config: Config) -> list[tuple[str, Path]]:
-    """Return (site path, file) for everything under static/, sorted."""
+    """Return (site path, file) for everything under static/ (hidden files and folders skipped,
+    but for .well-known/), sorted."""
     if not config.static_dir.is_dir():
         return []
     out = []
     for folder, dirs, names in os.walk(config.static_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # hidden folders are skipped, but for .well-known/ (security.txt, domain verification)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         or (d == ".well-known" and Path(folder) == config.static_dir))
         for name in names:
             if not name.startswith("."):
                 path = Path(folder) / name
@@ -423,6 +426,9 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
     if problems:
         return problems[:51]
     newest = plan.stories[0].date if plan.stories else None
+    hashed = {h for _, h in static.names}
+    others = {page.output for page in plan.pages} | {rel for rel, _ in static.files if rel not in hashed} \
+        | {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
     for mirror in mirrors:
         for feed in plan.feeds:
             staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static))
@@ -434,7 +440,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         domain_file = cname(mirror)
         if domain_file is not None:
             staging.add(mirror.host, "CNAME", domain_file)
-        staging.add(mirror.host, "_headers", headers_file(config, mirror, static))
+        staging.add(mirror.host, "_headers", headers_file(config, mirror, static, others))
         staging.add(mirror.host, ".nojekyll", b"")   # GitHub Pages: serve files as they are, no Jekyll
         for rel, data in static.files:
             staging.add(mirror.host, rel, data)

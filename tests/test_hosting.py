@@ -168,6 +168,9 @@ def test_nginx_answers_a_missing_path_with_the_sites_404_page(nginx, mirror):
     assert headers["content-type"] == "text/html; charset=utf-8"
     assert body == (site / "output" / mirror.host / "404.html").read_bytes()
     assert headers["content-security-policy"]   # security headers on errors too
+    assert headers["cache-control"] == "public, max-age=60"
+    status, headers, _ = fetch(port, mirror.host, mirror.prefix + "css/site.0123456789.css")
+    assert (status, headers["cache-control"]) == (404, "public, max-age=60")   # not a year: may be deployed later
     status, headers, _ = fetch(port, mirror.host, mirror.prefix + "politics")
     assert (status, headers["location"]) == (301, mirror.prefix + "politics/")
 
@@ -219,10 +222,18 @@ def test_headers_file_sets_security_headers_and_caches_only_hashed_files(output,
         assert "Onion-Location" not in everything
     else:
         assert everything["Onion-Location"] == ONION.url
-    hashed = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if HASHED.search(p.name))
+    files = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
+    hashed = [rel for rel in files if HASHED.search(rel)]
     assert len(hashed) >= 10
-    assert sorted(rules) == [mirror.prefix + rel for rel in hashed]
     assert all(headers == [("Cache-Control", f"public, {YEAR}, immutable")] for headers in rules.values())
+
+    def cached(rel: str) -> int:
+        url = mirror.prefix + rel
+        return sum(1 for p in rules if url == p or (p.endswith("*") and url.startswith(p[:-1])))
+
+    assert [rel for rel in hashed if cached(rel) != 1] == []          # each hashed file, by one rule
+    assert [rel for rel in files if rel not in hashed and cached(rel)] == []   # pages stay short
+    assert sorted(rules) == [mirror.prefix + "css/*", mirror.prefix + "images/*"]   # folders, not files
 
 
 @pytest.mark.parametrize("mirror", SAMPLE_MIRRORS, ids=mirror_id)
@@ -314,6 +325,18 @@ def test_fingerprinting_can_be_turned_off(site):
     assert "Cache-Control" not in (folder / "_headers").read_text(encoding="utf-8")
 
 
+def test_a_folder_shared_with_pages_gets_a_rule_per_hashed_file(site):
+    shutil.copy(site / "static/images/logo.svg", site / "static/politics-chart.svg")
+    (site / "static/politics").mkdir()
+    shutil.copy(site / "static/images/logo.svg", site / "static/politics/chart.svg")
+    assert run_build(site).returncode == 0
+    folder = site / "output" / SAMPLE_MIRRORS[0].host
+    rules = parse_headers_file((folder / "_headers").read_text(encoding="utf-8"))
+    [chart] = (folder / "politics").glob("chart.*.svg")
+    [top] = folder.glob("politics-chart.*.svg")
+    assert sorted(rules) == sorted(["/*", "/css/*", "/images/*", "/politics/" + chart.name, "/" + top.name])
+
+
 def test_the_deploy_folder_survives_every_build_and_is_left_alone_when_unchanged(site):
     assert run_build(site).returncode == 0
     conf = site / "output/deploy/nginx" / f"{SAMPLE_MIRRORS[0].host}.conf"
@@ -371,3 +394,17 @@ def test_pages_satisfy_the_content_security_policy_in_chromium(nginx, browser, m
         assert page.evaluate("window.x") is None
     finally:
         context.close()
+
+
+def test_well_known_files_are_copied_under_their_own_names(site):
+    well_known = site / "static/.well-known"
+    well_known.mkdir()
+    (well_known / "security.txt").write_text("Contact: mailto:security@meridiancourier.example\n", encoding="utf-8")
+    shutil.copy(site / "static/images/logo.svg", well_known / "brand.svg")
+    (site / "static/.drafts").mkdir()
+    (site / "static/.drafts/notes.css").write_text("body {}\n", encoding="utf-8")
+    assert run_build(site).returncode == 0
+    folder = site / "output" / SAMPLE_MIRRORS[0].host
+    assert (folder / ".well-known/security.txt").is_file()
+    assert (folder / ".well-known/brand.svg").is_file()          # not hashed: asked for by name
+    assert not (folder / ".drafts").exists()                     # other hidden folders stay out
