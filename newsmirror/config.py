@@ -9,6 +9,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .deploy import DeploySettings, DeployTarget
+from .assets import FINGERPRINT
 from .errors import BuildError, Problem
 from .manifest import Signing
 from .mirrors import Mirror, bare_domain, parse_mirror_url
@@ -16,6 +17,7 @@ from .yamltext import YamlDoc, YamlSyntaxError, parse_yaml
 
 RTL_LANGUAGES = frozenset({"ar", "arc", "ckb", "dv", "fa", "he", "ks", "ku", "ps", "sd", "ug", "ur", "yi"})
 PERMALINK_FIELDS = ("section", "yyyy", "mm", "dd", "slug")
+DEPLOY_FOLDER = "deploy"   # output/deploy/: server configs, beside the mirror folders
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,18 @@ class AuthorInfo:
 
 
 @dataclass(frozen=True)
+class HostingInfo:
+    """How hosts serve the mirrors: hashed asset names, security headers, nginx server blocks."""
+
+    fingerprint: tuple[str, ...]
+    content_security_policy: str
+    nginx_root: str
+    nginx_listen: tuple[str, ...]
+    nginx_onion_listen: tuple[str, ...]
+    nginx_include: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything config.yaml says, checked; paths are absolute."""
 
@@ -72,6 +86,7 @@ class Config:
     static_dir: Path
     output_dir: Path
     cache_dir: Path
+    hosting: HostingInfo
     deploy: DeploySettings = DeploySettings()
     signing: Signing | None = None
 
@@ -144,6 +159,7 @@ TOP_KEYS: _Spec = {
                "a list of file patterns under content/, e.g. drafts/*.md", []),
     "deploy": (lambda v: isinstance(v, dict), "a mapping (max_delete, retries)", {}),
     "signing": (lambda v: isinstance(v, dict), "a mapping (key, public_key)", None),
+    "hosting": (lambda v: isinstance(v, dict), "a mapping", {}),
 }
 MIRROR_KEYS: _Spec = {
     "url": (_is_str, "an http(s) URL", None),
@@ -156,6 +172,7 @@ MIRROR_KEYS: _Spec = {
     "deploy": (lambda v: _is_str(v) or isinstance(v, dict),
                "a folder, an rsync destination such as user@host:/srv/www/site/, or a mapping with "
                "`to:` and `rsh:`", None),
+    "nginx_root": (_is_str, "a folder path on the server, e.g. /var/www/example", None),
 }
 DEPLOY_KEYS: _Spec = {
     "max_delete": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1,
@@ -169,6 +186,21 @@ TARGET_KEYS: _Spec = {
 SIGNING_KEYS: _Spec = {
     "key": (_is_str, "the path of an ssh private key (or of its .pub when the key is in ssh-agent)", None),
     "public_key": (_is_str, "the path of the matching ssh public key", None),
+}
+_TEXTS = (lambda v: isinstance(v, list) and all(map(_is_str, v)))
+# The sample layouts load everything from the mirror itself; the youtube shortcode frames
+# youtube-nocookie.com, and its click-to-play placeholder (an iframe srcdoc, which inherits the
+# page's policy) carries a <style> element. Scripts: none inline, so only 'self'.
+DEFAULT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data: https:; font-src 'self'; frame-src https://www.youtube-nocookie.com; "
+               "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+HOSTING_KEYS: _Spec = {
+    "fingerprint": (_TEXTS, "a list of file extensions, e.g. [css, js, svg]", list(FINGERPRINT)),
+    "content_security_policy": (_is_str, "a Content-Security-Policy header value", DEFAULT_CSP),
+    "nginx_root": (_is_str, "a folder path on the server; {host} is the mirror's host", "/var/www/{host}"),
+    "nginx_listen": (_TEXTS, "a list of nginx listen values, e.g. ['443 ssl']", ["80", "[::]:80"]),
+    "nginx_onion_listen": (_TEXTS, "a list of nginx listen values, e.g. ['127.0.0.1:80']", ["127.0.0.1:80"]),
+    "nginx_include": (_TEXTS, "a list of file paths; {host} is the mirror's host", []),
 }
 SECTION_KEYS: _Spec = {"title": (_is_str, "text", None), "description": (_is_str, "text", "")}
 AUTHOR_KEYS: _Spec = {"name": (_is_str, "text", None), "bio": (_is_str, "text", "")}
@@ -245,6 +277,7 @@ def load_config(path: Path) -> Config:
     root = path.parent
     deploy = _read_deploy(check, top["deploy"], top["mirrors"] or [], mirrors, root)
     signing = _read_signing(check, top["signing"], root)
+    hosting = _read_hosting(check, top["hosting"])
     if check.problems:
         raise BuildError(check.problems)
     return Config(
@@ -253,7 +286,30 @@ def load_config(path: Path) -> Config:
         mirrors=mirrors, former=former, preserve=tuple(top["preserve"]), ignore=tuple(top["ignore"]),
         content_dir=(root / paths["content"]).resolve(), layouts_dir=(root / paths["layouts"]).resolve(),
         static_dir=(root / paths["static"]).resolve(), output_dir=(root / paths["output"]).resolve(),
-        cache_dir=(root / paths["cache"]).resolve(), deploy=deploy, signing=signing)
+        cache_dir=(root / paths["cache"]).resolve(), hosting=hosting, deploy=deploy, signing=signing)
+
+
+# each value goes inside one nginx directive or header line: nothing that could end it early
+_HOSTING_TEXT = {
+    "content_security_policy": (r'["\n\\]', "quotes, backslashes or line breaks"),
+    "nginx_root": (r'[;{}"\'\s\\]', "quotes, backslashes, spaces or ; { }"),
+    "nginx_include": (r'[;{}"\'\s\\]', "quotes, backslashes, spaces or ; { }"),
+    "nginx_listen": (r'[;{}"\'\n\\]', "quotes, backslashes, line breaks or ; { }"),
+    "nginx_onion_listen": (r'[;{}"\'\n\\]', "quotes, backslashes, line breaks or ; { }"),
+}
+
+
+def _read_hosting(check: _Checker, data: Any) -> HostingInfo:
+    """Return the hosting block with defaults; nginx values may not break out of their directive."""
+    values = check.block(data or {}, HOSTING_KEYS, ("hosting",))
+    for key, (bad, what) in _HOSTING_TEXT.items():
+        texts = values[key] if isinstance(values[key], list) else [values[key]]
+        if any(re.search(bad, t.replace("{host}", "")) for t in texts):
+            check.problem(("hosting", key), f"hosting.{key}: may not contain {what}")
+    return HostingInfo(tuple(e.lower().lstrip(".") for e in values["fingerprint"]),
+                       values["content_security_policy"].strip(), values["nginx_root"],
+                       tuple(values["nginx_listen"]), tuple(values["nginx_onion_listen"]),
+                       tuple(values["nginx_include"]))
 
 
 def _named(kind, check: _Checker, key: Any, value: Any, spec: _Spec, block: str, name: str):
@@ -320,12 +376,20 @@ def _read_mirrors(check: _Checker, items: list, site_canonical: str) -> tuple[Mi
             check.problem(keys + ("url",), f"mirrors[{index}].url: host '{host}' is already used by "
                                            f"mirrors[{seen[host]}]; each mirror needs its own host")
             continue
+        if host == DEPLOY_FOLDER:
+            check.problem(keys + ("url",), f"mirrors[{index}].url: host '{host}' would be written to "
+                                           f"output/{DEPLOY_FOLDER}/, where newsmirror puts server configs; "
+                                           "use the host's full name")
+            continue
+        if values["nginx_root"] and re.search(_HOSTING_TEXT["nginx_root"][0], values["nginx_root"].replace("{host}", "")):
+            check.problem(keys + ("nginx_root",), f"mirrors[{index}].nginx_root: may not contain quotes, "
+                                                  "backslashes, spaces or ; { }")
         seen[host] = index
         mirrors.append(Mirror(
             url=url, host=host, prefix=prefix, scheme=scheme, label=values["label"] or host,
             banner=values["banner"], canonical=values["canonical"] or site_canonical,
             robots=values["robots"] == "index", head_html=values["head"],
-            index_links=values["index_links"], is_primary=not mirrors))
+            index_links=values["index_links"], nginx_root=values["nginx_root"], is_primary=not mirrors))
     return tuple(mirrors)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from xml.sax.saxutils import escape, quoteattr
 
+from .assets import Assets
 from .config import Config
 from .links import resolve_tokens
 from .mirrors import Mirror
@@ -13,10 +14,10 @@ from .plan import FeedPlan
 from .views import Story
 
 
-def _body(story: Story, mirror: Mirror, refs: dict) -> str:
+def _body(story: Story, mirror: Mirror, refs: dict, assets: Assets) -> str:
     """Return the article body with every internal link made absolute on `mirror`."""
-    return resolve_tokens(str(story.body), mirror.absolute, mirror.absolute,
-                          lambda target: refs.get(target))
+    absolute = lambda path: mirror.absolute(assets.path(path))  # noqa: E731
+    return resolve_tokens(str(story.body), absolute, absolute, lambda target: refs.get(target))
 
 
 def _newest(feed: FeedPlan) -> datetime:
@@ -24,7 +25,7 @@ def _newest(feed: FeedPlan) -> datetime:
     return max(dates) if dates else datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def rss_feed(feed: FeedPlan, mirror: Mirror, config: Config, refs: dict) -> bytes:
+def rss_feed(feed: FeedPlan, mirror: Mirror, config: Config, refs: dict, assets: Assets = Assets(())) -> bytes:
     """Return the feed as RSS 2.0."""
     out = ['<?xml version="1.0" encoding="utf-8"?>\n'
            '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" '
@@ -46,12 +47,12 @@ def rss_feed(feed: FeedPlan, mirror: Mirror, config: Config, refs: dict) -> byte
         out += [f"<dc:creator>{escape(a.name)}</dc:creator>\n" for a in story.authors]
         out.append(f"<category>{escape(story.section.title)}</category>\n")
         out += [f"<category>{escape(t.name)}</category>\n" for t in story.tags]
-        out.append(f"<content:encoded>{escape(_body(story, mirror, refs))}</content:encoded>\n</item>\n")
+        out.append(f"<content:encoded>{escape(_body(story, mirror, refs, assets))}</content:encoded>\n</item>\n")
     out.append("</channel>\n</rss>\n")
     return "".join(out).encode("utf-8")
 
 
-def atom_feed(feed: FeedPlan, mirror: Mirror, config: Config, refs: dict) -> bytes:
+def atom_feed(feed: FeedPlan, mirror: Mirror, config: Config, refs: dict, assets: Assets = Assets(())) -> bytes:
     """Return the feed as Atom 1.0."""
     home = mirror.absolute(feed.page_path)
     out = ['<?xml version="1.0" encoding="utf-8"?>\n',
@@ -73,6 +74,6 @@ def atom_feed(feed: FeedPlan, mirror: Mirror, config: Config, refs: dict) -> byt
         out.append(f'<category term={quoteattr(story.section.title)}/>\n')
         out += [f"<category term={quoteattr(t.name)}/>\n" for t in story.tags]
         out.append(f"<summary>{escape(story.summary)}</summary>\n"
-                   f'<content type="html">{escape(_body(story, mirror, refs))}</content>\n</entry>\n')
+                   f'<content type="html">{escape(_body(story, mirror, refs, assets))}</content>\n</entry>\n')
     out.append("</feed>\n")
     return "".join(out).encode("utf-8")

@@ -24,6 +24,7 @@ class Mirror:
     robots: bool = True
     head_html: str = ""
     index_links: bool = False
+    nginx_root: str | None = None
     is_primary: bool = False
 
     @property

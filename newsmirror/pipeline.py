@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .articles import ParseSettings, Parsed, parse_file
+from .assets import Assets, fingerprint_assets
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
                     signature)
-from .config import Config
+from .config import DEPLOY_FOLDER, Config
 from .deploy import DeploySettings
 from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
+from .hosting import deploy_files, headers_file
 from .links import LinkPolicy, ref_targets
 from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
 from .plan import BuildOptions, SitePlan, plan_site
@@ -64,7 +66,7 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
     files = content_files(config)
     keys = content_keys(config, files)
     stamp = input_stamp(config, options, [m.host for m in mirrors], keys)
-    current = still_current(cache, config, [m.host for m in mirrors], stamp, options.now)
+    current = still_current(cache, config, [m.host for m in mirrors] + [DEPLOY_FOLDER], stamp, options.now)
     if current is not None:   # same inputs, same clock decisions, output as the last build left it
         (articles, pages), warnings, count = current
         return BuildResult(articles, pages, len(mirrors), WriteReport(0, 0, count),
@@ -73,12 +75,17 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
     parsed = parse_content(config, progress, files=files, cache=cache, keys=keys)
     plan, static, warnings = check_and_plan(config, parsed, options)
     staging = Staging(config.output_dir, [m.host for m in mirrors],
-                      [m.host for m in config.mirrors] if hosts is None else None)
+                      [m.host for m in config.mirrors] if hosts is None else None, (DEPLOY_FOLDER,))
+    # every mirror's server config, whichever mirrors this build renders: they come from the config
+    for rel, data in deploy_files(config).items():
+        staging.add(DEPLOY_FOLDER, rel, data)
     hashed: dict[str, list[tuple[str, str]]] = {}
     report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
-                               fingerprints=page_fingerprints(config, plan, parsed),
+                               fingerprints=page_fingerprints(config, plan, parsed, static),
                                seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
     record_outputs(cache, config, plan, mirrors, staging)
+    hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, _) in staging.digests.items()
+                             if folder == DEPLOY_FOLDER]
     record_hashes(cache, config, staging, hashed)
     pages = sum(1 for _ in plan.pages)
     shown = tuple(sorted(set(warnings)))
@@ -87,8 +94,8 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
                        time.perf_counter() - started, shown)
 
 
-def render_and_commit(config: Config, plan: SitePlan, mirrors, static, staging: Staging, progress: Progress,
-                      warnings: list[Problem], seal: Callable[[], None] | None = None,
+def render_and_commit(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
+                      progress: Progress, warnings: list[Problem], seal: Callable[[], None] | None = None,
                       **options) -> WriteReport:
     """Render into `staging` and put it in place; on any problem or error nothing is written.
 
@@ -106,9 +113,9 @@ def render_and_commit(config: Config, plan: SitePlan, mirrors, static, staging: 
 
 
 def check_and_plan(config: Config, parsed: list[Parsed], options: BuildOptions,
-                   shown: Config | None = None) -> tuple[SitePlan, list[tuple[str, Path]], list[Problem]]:
-    """Return the plan, the static files and the warnings; raise BuildError naming every problem
-    of the content and the plan (`shown` is the config whose paths messages show)."""
+                   shown: Config | None = None) -> tuple[SitePlan, Assets, list[Problem]]:
+    """Return the plan, the static files (fingerprinted) and the warnings; raise BuildError naming
+    every problem of the content and the plan (`shown` is the config whose paths messages show)."""
     problems = [p for item in parsed for p in item.problems]
     warnings = list(_shortcode_warnings(parsed, shown or config))
     plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
@@ -116,20 +123,23 @@ def check_and_plan(config: Config, parsed: list[Parsed], options: BuildOptions,
     problems += [p for p in plan.problems if not p.warning]
     static = list_static(config)
     problems += _static_clashes(plan, static, config)
+    assets, asset_problems = fingerprint_assets(static, config.hosting.fingerprint, (shown or config).root)
+    problems += asset_problems
     if problems:
         raise BuildError(problems + warnings)
-    return plan, static, warnings
+    return plan, assets, warnings
 
 
-def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed]) -> list[str]:
-    """Return, per planned page, a hash of everything its HTML is made from but the mirror."""
+def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], assets: Assets) -> list[str]:
+    """Return, per planned page, a hash of everything its HTML is made from but the mirror
+    (the hashed names of static files included: any page may link any of them)."""
     key_of = {p.item.source: p.key for p in parsed if p.item is not None}
     story_ids = {id(s): f"{key_of.get(s.source, s.source)}:{s.scheduled}" for s in plan.stories}
     layouts = [p for p in config.layouts_dir.rglob("*") if p.is_file()]
     # where mirrors are deployed and how manifests are signed never changes a page
     pages_config = replace(config, deploy=DeploySettings(), signing=None)
     base = digest(signature(pages_config, {}), files_fingerprint(layouts, config.layouts_dir),
-                  signature(plan.sections, story_ids))
+                  signature(plan.sections, story_ids), assets.names)
     out = []
     for page in plan.pages:
         refs = ()
@@ -334,12 +344,15 @@ def _shortcode_warnings(parsed: list[Parsed], config: Config) -> Iterable[Proble
 
 
 def list_static(config: Config) -> list[tuple[str, Path]]:
-    """Return (site path, file) for everything under static/, sorted."""
+    """Return (site path, file) for everything under static/ (hidden files and folders skipped,
+    but for .well-known/), sorted."""
     if not config.static_dir.is_dir():
         return []
     out = []
     for folder, dirs, names in os.walk(config.static_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # hidden folders are skipped, but for .well-known/ (security.txt, domain verification)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         or (d == ".well-known" and Path(folder) == config.static_dir))
         for name in names:
             if not name.startswith("."):
                 path = Path(folder) / name
@@ -347,7 +360,8 @@ def list_static(config: Config) -> list[tuple[str, Path]]:
     return sorted(out)
 
 
-GENERATED = ("feed.xml", "atom.xml", "sitemap.xml", "robots.txt", "mirrors.json", "CNAME", MANIFEST, SIGNATURE)
+GENERATED = ("feed.xml", "atom.xml", "sitemap.xml", "robots.txt", "mirrors.json", "CNAME", "_headers",
+             MANIFEST, SIGNATURE)
 
 
 def _static_clashes(plan: SitePlan, static: list[tuple[str, Path]], config: Config) -> list[Problem]:
@@ -374,11 +388,11 @@ class _Rendered:
 class _RenderJob:
     """Everything needed to render any page for any mirror; one per process."""
 
-    def __init__(self, config: Config, plan: SitePlan, mirrors, staging: Path):
+    def __init__(self, config: Config, plan: SitePlan, mirrors, staging: Path, assets: Assets):
         env = make_environment(config)
         site = site_view(config, plan.sections)
         self.plan, self.staging = plan, staging
-        renderers = [Renderer(config, env, site, m, plan.refs) for m in mirrors]
+        renderers = [Renderer(config, env, site, m, plan.refs, assets) for m in mirrors]
         self.targets = [(m.host, config.output_dir / m.host, r) for m, r in zip(mirrors, renderers)]
         self.shared = SharedRenderer(renderers)
         self.sharing = len(mirrors) > 1
@@ -453,7 +467,7 @@ def _run_in_worker(tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> _Re
     return _WORKER_JOB[0].run(tasks)
 
 
-def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Staging,
+def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
                    progress: Progress, keep: frozenset[str] = frozenset(), cache: BuildCache | None = None,
                    fingerprints: list[str] | None = None) -> list[Problem]:
     """Render every page, feed and file for each mirror into `staging`; return template problems.
@@ -480,7 +494,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
                 targets.append((target, fingerprint))
         if targets:
             tasks.append((index, targets))
-    job = _RenderJob(config, plan, mirrors, staging.folder)
+    job = _RenderJob(config, plan, mirrors, staging.folder, static)
     job.verify_sharing(tasks)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
@@ -510,11 +524,13 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
     if problems:
         return problems[:51]
     newest = plan.stories[0].date if plan.stories else None
-    static_bytes = [(rel, path.read_bytes()) for rel, path in static]
+    hashed = {h for _, h in static.names}
+    others = {page.output for page in plan.pages} | {rel for rel, _ in static.files if rel not in hashed} \
+        | {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
     for mirror in mirrors:
         for feed in plan.feeds:
-            staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs))
-            staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs))
+            staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static))
+            staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, static))
         for rel, data in sitemap_files(plan.pages, mirror).items():
             staging.add(mirror.host, rel, data)
         staging.add(mirror.host, "robots.txt", robots_txt(mirror))
@@ -522,6 +538,8 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
         domain_file = cname(mirror)
         if domain_file is not None:
             staging.add(mirror.host, "CNAME", domain_file)
-        for rel, data in static_bytes:
+        staging.add(mirror.host, "_headers", headers_file(config, mirror, static, others))
+        staging.add(mirror.host, ".nojekyll", b"")   # GitHub Pages: serve files as they are, no Jekyll
+        for rel, data in static.files:
             staging.add(mirror.host, rel, data)
     return problems

@@ -11,6 +11,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from .assets import Assets
 from .config import Config
 from .errors import Problem, display_path, template_frame
 from .links import relative_url, resolve_tokens
@@ -119,8 +120,9 @@ class Renderer:
     """Renders pages for one mirror; made once per mirror and reused for every page."""
 
     def __init__(self, config: Config, env: jinja2.Environment, site: SiteView, mirror: Mirror,
-                 refs: dict):
+                 refs: dict, assets: Assets = Assets(())):
         self.config, self.env, self.site, self.mirror, self.refs = config, env, site, mirror, refs
+        self.assets = assets
         self.onion = next((m for m in config.mirrors if m.is_onion), None)
         self.alternates = tuple(m for m in config.mirrors if m is not mirror)
         self.canonical_mirror = config.primary if mirror.canonical == "primary" else mirror
@@ -134,7 +136,8 @@ class Renderer:
                           mirror.banner, Markup(mirror.head_html), self.alternates, onion)
         canonical = self.canonical_mirror.absolute(page.target if page.target is not None else page.path)
         context = page_context(self.site, page, view, canonical, page.noindex or not mirror.robots,
-                               link_for(page, mirror), mirror.url, quote(mirror.url, safe=""), self.refs)
+                               link_for(page, mirror, self.assets), mirror.url, quote(mirror.url, safe=""),
+                               self.refs, self.assets)
         try:
             return self.env.get_template(page.template).render(context).encode("utf-8")
         except jinja2.TemplateError as exc:
@@ -156,23 +159,25 @@ class Renderer:
         return Problem(shown, line or 0, f"template error: {message}{where}")
 
 
-def link_for(page: Page, mirror: Mirror) -> Callable[[Any], str]:
+def link_for(page: Page, mirror: Mirror, assets: Assets) -> Callable[[Any], str]:
     """Return the `link()` of a page on a mirror: page-relative; rooted on the 404 page, which is
-    served at any URL; naming index.html on a mirror with index_links."""
+    served at any URL; naming index.html on a mirror with index_links; a fingerprinted static
+    file by its hashed name."""
     if page.kind == "404":
-        return lambda target: _link_target(target, mirror.rooted)
+        return lambda target: _link_target(target, mirror.rooted, assets)
     here = page.output
     if mirror.index_links:
         return lambda target: _link_target(
-            target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p))
-    return lambda target: _link_target(target, lambda p: relative_url(here, p))
+            target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p), assets)
+    return lambda target: _link_target(target, lambda p: relative_url(here, p), assets)
 
 
 def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noindex: bool,
-                 link: Callable[[Any], str], base_url: str, quoted_base: str, refs: dict) -> dict[str, Any]:
+                 link: Callable[[Any], str], base_url: str, quoted_base: str, refs: dict,
+                 assets: Assets) -> dict[str, Any]:
     """Return the template context of a page; `base_url` is the mirror's address and
     `quoted_base` the same percent-encoded (real values, or slots when renders are shared)."""
-    absolute = lambda p: base_url + p.lstrip("/")  # noqa: E731
+    absolute = lambda p: base_url + assets.path(p.lstrip("/"))  # noqa: E731
     context: dict[str, Any] = {
         "site": site,
         "mirror": mirror,
@@ -194,12 +199,13 @@ def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noinde
     return context
 
 
-def _link_target(target: Any, make: Callable[[str], str]) -> str:
+def _link_target(target: Any, make: Callable[[str], str], assets: Assets | None = None) -> str:
     """Return the URL for a site path or an object with `.path`; absolute URLs pass through."""
     path = target if isinstance(target, str) else target.path
     if path.startswith(("http://", "https://", "//", "mailto:", "#")):
         return path
-    return make(path.lstrip("/"))
+    path = path.lstrip("/")
+    return make(assets.path(path) if assets is not None else path)
 
 
 def _tainting_test(test: Callable) -> Callable:
@@ -307,5 +313,5 @@ class SharedRenderer:
         view = MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
                           slot(3), slot(4), tuple(alternates), slot(5))
         context = page_context(self.site, page, view, slot(6), page.noindex or not r.mirror.robots,
-                               link_for(page, r.mirror), url, slot(7), self.refs)
+                               link_for(page, r.mirror, r.assets), url, slot(7), self.refs, r.assets)
         return self.env.get_template(page.template).render(context)

@@ -268,7 +268,7 @@ def line_starting(text: str, prefix: str) -> int:
 CONFIG_CASES = [
     pytest.param(config_edit("page_size: 5", "page_size: 5\npagesize: 5"), "pagesize:",
                  "unknown key 'pagesize' in config (known keys: site, permalink, page_size, feed_size, "
-                 "expired, sections, authors, mirrors, former, preserve, canonical, paths, ignore, deploy, signing)",
+                 "expired, sections, authors, mirrors, former, preserve, canonical, paths, ignore, deploy, signing, hosting)",
                  id="unknown-top-level-key"),
     pytest.param(config_edit("  language: en ", "  langauge: en "), "  langauge:",
                  "unknown key 'langauge' in site (known keys: title, tagline, description, language, "

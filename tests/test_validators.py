@@ -58,7 +58,7 @@ def test_vnu_accepts_every_page_of_the_primary_mirror(vnu_jar, output):
 
 
 def test_vnu_accepts_the_stylesheet(vnu_jar, output):
-    stylesheet = mirror_folder(output, PRIMARY) / "css/site.css"
+    [stylesheet] = (mirror_folder(output, PRIMARY) / "css").glob("site.*.css")   # its content-hashed name
     assert stylesheet.read_bytes() == (REPO / "static/css/site.css").read_bytes()
     result = run_vnu(vnu_jar, "--errors-only", "--css", str(stylesheet))
     assert result.returncode == 0, vnu_report(result)
