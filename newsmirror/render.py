@@ -15,6 +15,7 @@ from .config import Config
 from .errors import Problem, display_path, template_frame
 from .links import relative_url, resolve_tokens
 from .mirrors import Mirror
+from .structured import json_ld, structured_data
 from .views import Page, Section
 
 SHARE_TARGETS = (
@@ -25,6 +26,7 @@ SHARE_TARGETS = (
     ("X", "https://x.com/intent/post?url={url}&text={title}"),
     ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?url={url}"),
     ("Bluesky", "https://bsky.app/intent/compose?text={title}%20{url}"),
+    ("Reddit", "https://www.reddit.com/submit?url={url}&title={title}"),
 )
 
 
@@ -40,6 +42,7 @@ class SiteView:
     logo: str | None
     copyright: str
     sections: tuple[Section, ...]
+    twitter: str | None = None
     feed_path: str = "feed.xml"
     atom_path: str = "atom.xml"
 
@@ -105,6 +108,7 @@ def make_environment(config: Config) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.globals["format_date"] = format_date_for(config.zone)
+    env.filters["json_ld"] = json_ld
     return env
 
 
@@ -112,7 +116,7 @@ def site_view(config: Config, sections: tuple[Section, ...]) -> SiteView:
     """Return the `site` template variable."""
     s = config.site
     return SiteView(s.title, s.tagline, s.description, s.language, s.direction, s.logo, s.copyright,
-                    sections)
+                    sections, s.twitter)
 
 
 class Renderer:
@@ -134,7 +138,8 @@ class Renderer:
                           mirror.banner, Markup(mirror.head_html), self.alternates, onion)
         canonical = self.canonical_mirror.absolute(page.target if page.target is not None else page.path)
         context = page_context(self.site, page, view, canonical, page.noindex or not mirror.robots,
-                               link_for(page, mirror), mirror.url, quote(mirror.url, safe=""), self.refs)
+                               link_for(page, mirror), mirror.url, quote(mirror.url, safe=""), self.refs,
+                               self.canonical_mirror.url)
         try:
             return self.env.get_template(page.template).render(context).encode("utf-8")
         except jinja2.TemplateError as exc:
@@ -169,9 +174,11 @@ def link_for(page: Page, mirror: Mirror) -> Callable[[Any], str]:
 
 
 def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noindex: bool,
-                 link: Callable[[Any], str], base_url: str, quoted_base: str, refs: dict) -> dict[str, Any]:
-    """Return the template context of a page; `base_url` is the mirror's address and
-    `quoted_base` the same percent-encoded (real values, or slots when renders are shared)."""
+                 link: Callable[[Any], str], base_url: str, quoted_base: str, refs: dict,
+                 canonical_base: str) -> dict[str, Any]:
+    """Return the template context of a page; `base_url` is the mirror's address, `quoted_base`
+    the same percent-encoded and `canonical_base` the address canonical URLs use (real values,
+    or slots when renders are shared)."""
     absolute = lambda p: base_url + p.lstrip("/")  # noqa: E731
     context: dict[str, Any] = {
         "site": site,
@@ -181,6 +188,7 @@ def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noinde
         "absolute": lambda target: _link_target(target, absolute),
         "article": None,
         "share": (),
+        "schema": structured_data(site, page, page.article, base_url, canonical_base),
     }
     if page.article is not None:
         story = page.article
@@ -216,7 +224,7 @@ def _tainting_test(test: Callable) -> Callable:
 
 
 SLOT_NAMES = ("url", "host", "label", "banner", "head", "onion", "canonical", "quoted", "is_primary",
-              "is_onion")
+              "is_onion", "canonical_base")
 
 
 class SharedRenderer:
@@ -271,7 +279,8 @@ class SharedRenderer:
         onion = r.onion.absolute(page.path) if r.onion and not m.is_onion else None
         target = page.target if page.target is not None else page.path
         values = [escaped(m.url), escaped(m.host), escaped(m.label), escaped(m.banner), str(Markup(m.head_html)),
-                  escaped(onion), escaped(r.canonical_mirror.absolute(target)), quoted(m.url), "", ""]
+                  escaped(onion), escaped(r.canonical_mirror.absolute(target)), quoted(m.url), "", "",
+                  escaped(r.canonical_mirror.url)]
         for alt in r.alternates:
             values += [escaped(alt.url), escaped(alt.host), escaped(alt.label), "", ""]
         return values
@@ -282,7 +291,7 @@ class SharedRenderer:
         m = r.mirror
         onion = bool(r.onion and not m.is_onion)
         truths = [True, True, bool(m.label), bool(m.banner), bool(m.head_html), onion, True, True,
-                  m.is_primary, m.is_onion]
+                  m.is_primary, m.is_onion, True]
         for alt in r.alternates:
             truths += [True, True, bool(alt.label), alt.is_onion, alt.has_label]
         return truths
@@ -307,5 +316,5 @@ class SharedRenderer:
         view = MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
                           slot(3), slot(4), tuple(alternates), slot(5))
         context = page_context(self.site, page, view, slot(6), page.noindex or not r.mirror.robots,
-                               link_for(page, r.mirror), url, slot(7), self.refs)
+                               link_for(page, r.mirror), url, slot(7), self.refs, slot(10))
         return self.env.get_template(page.template).render(context)
