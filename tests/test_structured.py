@@ -366,3 +366,41 @@ def test_a_mirror_prefix_with_an_ampersand_is_a_problem(site):
     assert result.returncode == 1
     assert (f"config.yaml:{n}: mirrors[2].url: 'https://cdn.meridian-mirror.example/news&views/': the path "
             "prefix has '&', which must be percent-encoded (for example & as %26, a space as %20)") in result.stderr
+
+
+# --- shared renders -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("config_of", ["sample", "self-canonical"])
+def test_json_ld_keeps_pages_shared_and_each_mirrors_copy_exact(built_site, self_canonical, config_of):
+    """JSON-LD holds mirror URLs: a page must still render once for all mirrors (no slot use that
+    forces a render per mirror) and every substituted copy must equal that mirror's own render."""
+    from datetime import datetime, timezone
+
+    from newsmirror.config import load_config
+    from newsmirror.pipeline import check_and_plan, parse_content
+    from newsmirror.plan import BuildOptions
+    from newsmirror.render import Renderer, SharedRenderer, make_environment, site_view
+    from newsmirror.sharing import TAINT, substitute
+
+    root = built_site if config_of == "sample" else self_canonical.parent
+    config = load_config(root / "config.yaml")
+    parsed = parse_content(config, lambda *_: None)
+    plan, _, _ = check_and_plan(config, parsed, BuildOptions(now=datetime(2026, 11, 29, 12, tzinfo=timezone.utc)))
+    env, site = make_environment(config), site_view(config, plan.sections)
+    renderers = [Renderer(config, env, site, m, plan.refs) for m in config.mirrors]
+    shared = SharedRenderer(renderers)
+    every = list(range(len(renderers)))
+    kinds = set()
+    for page in plan.pages:
+        if page.kind in ("404", "redirect"):
+            continue
+        log: list = []
+        html = shared._render_slotted(page, 0, log)
+        assert TAINT not in log, page.path
+        # no filter changed a slot marker (json.dumps with ensure_ascii would): substitution works
+        assert all(substitute(html, shared._values(page, t)) is not None for t in every), page.path
+        if page.kind in ("article", "home"):
+            assert '<script type="application/ld+json">' in html
+        assert shared.render(page, every) == {t: renderers[t].render(page) for t in every}, page.path
+        kinds.add(page.kind)
+    assert {"article", "home", "section", "tag", "author", "archive", "month"} <= kinds
