@@ -804,8 +804,12 @@ def test_sitemap_and_robots_are_the_mirrors_own(output: Path, shared: Path, mirr
         assert file_for(root, loc[len(mirror.url):]).is_file(), loc
     robots = urllib.robotparser.RobotFileParser()
     robots.parse((root / "robots.txt").read_text(encoding="utf-8").splitlines())
-    assert robots.site_maps() == [mirror.url + "sitemap.xml"]
+    assert robots.site_maps() == [mirror.url + "sitemap.xml", mirror.url + "news-sitemap.xml"]
     assert robots.can_fetch("*", mirror.url + ELECTORAL)
+    news = etree.parse(str(root / "news-sitemap.xml"), parser)
+    assert schema.validate(news), schema.error_log
+    assert [e.text for e in news.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")] == [
+        mirror.url + "culture/2026/11/28/lost-maps-exhibition/"]
 
 
 # ---------------------------------------------------------------------------------------------
