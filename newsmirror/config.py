@@ -32,6 +32,7 @@ class SiteInfo:
     timezone: str
     logo: str | None
     copyright: str
+    twitter: str | None = None    # the outlet's X/Twitter handle, "@name"
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ SITE_KEYS: _Spec = {
     "timezone": (_is_str, "an IANA time zone such as Europe/London", "UTC"),
     "logo": (_is_str, "a path under static/, e.g. images/logo.svg", None),
     "copyright": (_is_str, "text", ""),
+    "twitter": (_is_str, "an X/Twitter handle such as @meridiancourier", None),
 }
 TOP_KEYS: _Spec = {
     "site": (lambda v: isinstance(v, dict), "a mapping", None),
@@ -334,7 +336,20 @@ def _read_site(check: _Checker, data: Any) -> SiteInfo:
     direction = values["direction"] or direction_of(language)
     return SiteInfo(title=values["title"] or "", tagline=values["tagline"],
                     description=values["description"], language=language, direction=direction,
-                    timezone=values["timezone"], logo=values["logo"], copyright=values["copyright"])
+                    timezone=values["timezone"], logo=values["logo"], copyright=values["copyright"],
+                    twitter=_twitter_handle(check, values["twitter"]))
+
+
+def _twitter_handle(check: _Checker, raw: str | None) -> str | None:
+    """Return the handle as "@name" (written with or without the @), or None."""
+    if raw is None:
+        return None
+    name = raw.strip().removeprefix("@")
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,15}", name):
+        check.problem(("site", "twitter"), f"site.twitter: '{raw}' is not an X/Twitter handle "
+                                           "(1 to 15 letters, digits or _, like @meridiancourier)")
+        return None
+    return "@" + name
 
 
 def direction_of(language: str) -> str:

@@ -88,7 +88,8 @@ def _mirror_references(text: str, is_html: bool, others: dict[str, Mirror], conf
             if "onion-location" in piece.lower() or "alternates" in piece:
                 ok |= set(others)
             # keep line numbers: replace the allowed piece by as many newlines as it had
-            return "\n" * piece.count("\n") if hosts <= ok else piece
+            # only the outlet's own hosts matter here (JSON-LD also names https://schema.org)
+            return "\n" * piece.count("\n") if hosts & set(others) <= ok else piece
         text = _ALLOWED_HTML.sub(blank, text)
     problems = []
     # a URL can also hide percent-encoded inside another one (a share link's ?url=)

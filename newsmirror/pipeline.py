@@ -26,7 +26,7 @@ from .links import LinkPolicy, ref_targets
 from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
 from .plan import BuildOptions, SitePlan, plan_site
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment, site_view
-from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
+from .sitemaps import NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files
 from .unchanged import forget_last_build, input_stamp, remember, still_current
 from .writer import Staging, WriteReport, stage_file
 
@@ -360,8 +360,8 @@ def list_static(config: Config) -> list[tuple[str, Path]]:
     return sorted(out)
 
 
-GENERATED = ("feed.xml", "atom.xml", "sitemap.xml", "robots.txt", "mirrors.json", "CNAME", "_headers",
-             MANIFEST, SIGNATURE)
+GENERATED = ("feed.xml", "atom.xml", "sitemap.xml", NEWS_SITEMAP, "robots.txt", "mirrors.json", "CNAME",
+             "_headers", MANIFEST, SIGNATURE)
 
 
 def _static_clashes(plan: SitePlan, static: list[tuple[str, Path]], config: Config) -> list[Problem]:
@@ -533,6 +533,8 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
             staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, static))
         for rel, data in sitemap_files(plan.pages, mirror).items():
             staging.add(mirror.host, rel, data)
+        # written on every build like the feeds, never kept by fingerprint: it depends on the clock
+        staging.add(mirror.host, NEWS_SITEMAP, news_sitemap(plan.news, mirror, config.site.title))
         staging.add(mirror.host, "robots.txt", robots_txt(mirror))
         staging.add(mirror.host, "mirrors.json", mirrors_json(config, newest))
         domain_file = cname(mirror)

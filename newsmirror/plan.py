@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from .articles import Article, SectionPage
@@ -17,6 +17,8 @@ from .views import (Author, Crumb, Feed, Group, Page, Pagination, Section, Story
 HOME_LATEST = 12
 HOME_PER_SECTION = 4
 HOME_CRUMB = "News"
+NEWS_WINDOW = timedelta(days=2)   # Google News reads articles published in the last two days
+NEWS_LIMIT = 1000                 # and at most 1,000 per news sitemap
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class SitePlan:
     sections: tuple[Section, ...]
     refs: dict
     problems: tuple[Problem, ...]
+    news: tuple[Story, ...] = ()   # the news sitemap's articles: published in the NEWS_WINDOW
 
 
 def is_published(article: Article, options: BuildOptions, config: Config) -> bool:
@@ -109,7 +112,16 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
                               target=target, noindex=True, source=item.source, line=line, **common))
     problems = _duplicate_paths(pages)
     refs, ref_problems = _resolve_refs(items, articles)
-    return SitePlan(tuple(pages), tuple(feeds), stories, sections, refs, tuple(problems + ref_problems))
+    return SitePlan(tuple(pages), tuple(feeds), stories, sections, refs, tuple(problems + ref_problems),
+                    recent_news(stories, options.now))
+
+
+def recent_news(stories: tuple[Story, ...], now: datetime) -> tuple[Story, ...]:
+    """Return the newest published stories dated in the two days up to `now` (drafts and
+    scheduled stories a preview shows are not news yet)."""
+    since = now - NEWS_WINDOW
+    recent = (s for s in stories if since <= s.date <= now and not s.draft and not s.scheduled)
+    return tuple(recent)[:NEWS_LIMIT]
 
 
 def _sections(config: Config, articles: list[Article], section_pages: dict) -> tuple[Section, ...]:

@@ -16,6 +16,7 @@ from .config import Config
 from .errors import Problem, display_path, template_frame
 from .links import relative_url, resolve_tokens
 from .mirrors import Mirror
+from .structured import json_ld, structured_data
 from .views import Page, Section
 
 SHARE_TARGETS = (
@@ -26,6 +27,7 @@ SHARE_TARGETS = (
     ("X", "https://x.com/intent/post?url={url}&text={title}"),
     ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?url={url}"),
     ("Bluesky", "https://bsky.app/intent/compose?text={title}%20{url}"),
+    ("Reddit", "https://www.reddit.com/submit?url={url}&title={title}"),
 )
 
 
@@ -41,6 +43,7 @@ class SiteView:
     logo: str | None
     copyright: str
     sections: tuple[Section, ...]
+    twitter: str | None = None
     feed_path: str = "feed.xml"
     atom_path: str = "atom.xml"
 
@@ -106,6 +109,7 @@ def make_environment(config: Config) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
     env.globals["format_date"] = format_date_for(config.zone)
+    env.filters["json_ld"] = json_ld
     return env
 
 
@@ -113,7 +117,7 @@ def site_view(config: Config, sections: tuple[Section, ...]) -> SiteView:
     """Return the `site` template variable."""
     s = config.site
     return SiteView(s.title, s.tagline, s.description, s.language, s.direction, s.logo, s.copyright,
-                    sections)
+                    sections, s.twitter)
 
 
 class Renderer:
@@ -137,7 +141,7 @@ class Renderer:
         canonical = self.canonical_mirror.absolute(page.target if page.target is not None else page.path)
         context = page_context(self.site, page, view, canonical, page.noindex or not mirror.robots,
                                link_for(page, mirror, self.assets), mirror.url, quote(mirror.url, safe=""),
-                               self.refs, self.assets)
+                               self.refs, self.assets, self.canonical_mirror.url)
         try:
             return self.env.get_template(page.template).render(context).encode("utf-8")
         except jinja2.TemplateError as exc:
@@ -174,9 +178,10 @@ def link_for(page: Page, mirror: Mirror, assets: Assets) -> Callable[[Any], str]
 
 def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noindex: bool,
                  link: Callable[[Any], str], base_url: str, quoted_base: str, refs: dict,
-                 assets: Assets) -> dict[str, Any]:
-    """Return the template context of a page; `base_url` is the mirror's address and
-    `quoted_base` the same percent-encoded (real values, or slots when renders are shared)."""
+                 assets: Assets, canonical_base: str) -> dict[str, Any]:
+    """Return the template context of a page; `base_url` is the mirror's address, `quoted_base`
+    the same percent-encoded and `canonical_base` the address canonical URLs use (real values,
+    or slots when renders are shared)."""
     absolute = lambda p: base_url + assets.path(p.lstrip("/"))  # noqa: E731
     context: dict[str, Any] = {
         "site": site,
@@ -186,6 +191,7 @@ def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noinde
         "absolute": lambda target: _link_target(target, absolute),
         "article": None,
         "share": (),
+        "schema": structured_data(site, page, page.article, base_url, canonical_base, assets.path),
     }
     if page.article is not None:
         story = page.article
@@ -222,7 +228,7 @@ def _tainting_test(test: Callable) -> Callable:
 
 
 SLOT_NAMES = ("url", "host", "label", "banner", "head", "onion", "canonical", "quoted", "is_primary",
-              "is_onion")
+              "is_onion", "canonical_base")
 
 
 class SharedRenderer:
@@ -277,7 +283,8 @@ class SharedRenderer:
         onion = r.onion.absolute(page.path) if r.onion and not m.is_onion else None
         target = page.target if page.target is not None else page.path
         values = [escaped(m.url), escaped(m.host), escaped(m.label), escaped(m.banner), str(Markup(m.head_html)),
-                  escaped(onion), escaped(r.canonical_mirror.absolute(target)), quoted(m.url), "", ""]
+                  escaped(onion), escaped(r.canonical_mirror.absolute(target)), quoted(m.url), "", "",
+                  escaped(r.canonical_mirror.url)]
         for alt in r.alternates:
             values += [escaped(alt.url), escaped(alt.host), escaped(alt.label), "", ""]
         return values
@@ -288,7 +295,7 @@ class SharedRenderer:
         m = r.mirror
         onion = bool(r.onion and not m.is_onion)
         truths = [True, True, bool(m.label), bool(m.banner), bool(m.head_html), onion, True, True,
-                  m.is_primary, m.is_onion]
+                  m.is_primary, m.is_onion, True]
         for alt in r.alternates:
             truths += [True, True, bool(alt.label), alt.is_onion, alt.has_label]
         return truths
@@ -313,5 +320,5 @@ class SharedRenderer:
         view = MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
                           slot(3), slot(4), tuple(alternates), slot(5))
         context = page_context(self.site, page, view, slot(6), page.noindex or not r.mirror.robots,
-                               link_for(page, r.mirror, r.assets), url, slot(7), self.refs, r.assets)
+                               link_for(page, r.mirror, r.assets), url, slot(7), self.refs, r.assets, slot(10))
         return self.env.get_template(page.template).render(context)

@@ -9,15 +9,14 @@ output files all still have the size and mtime the build left, has nothing to do
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from .articles import Article, Parsed
 from .cache import BuildCache, digest, files_fingerprint, signature
 from .config import Config
 from .errors import Problem
-from .plan import BuildOptions
+from .plan import NEWS_WINDOW, BuildOptions   # the news sitemap lists the articles of that window
 
-NEWS_WINDOW = timedelta(days=2)   # the Google News sitemap lists the last two days
 _LAST = "last"
 
 

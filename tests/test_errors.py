@@ -272,7 +272,7 @@ CONFIG_CASES = [
                  id="unknown-top-level-key"),
     pytest.param(config_edit("  language: en ", "  langauge: en "), "  langauge:",
                  "unknown key 'langauge' in site (known keys: title, tagline, description, language, "
-                 "direction, timezone, logo, copyright)",
+                 "direction, timezone, logo, copyright, twitter)",
                  id="unknown-key-in-site"),
     pytest.param(config_edit("page_size: 5", "page_size: ten"), "page_size:",
                  "page_size: expected a whole number above 0, got text 'ten'",

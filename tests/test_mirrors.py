@@ -137,6 +137,21 @@ def is_redirect(tree) -> bool:
 _ALTERNATES = re.compile(r'(<ul class="mirror-list" data-newsmirror="alternates">)(.*?)(</ul>)', re.S)
 _CANONICAL_ATTR = r'(<link rel="canonical" href="|<meta property="og:url" content=")'
 _BANNER_BLOCK = '<div class="mirror-banner" role="note">\n  <p class="wrap">{}</p>\n</div>\n'
+_JSON_LD = re.compile(r'(<script type="application/ld\+json">)(.*?)(</script>)', re.S)
+_FETCHED = ("image", "logo")   # JSON-LD keys whose URLs are files a client loads: on the mirror itself
+
+
+def _json_ld_urls(value, base: str, canonical: str, fetched: bool = False):
+    """Return JSON-LD data with its URLs as BASE/ (images, logo) or CANONICAL/ (pages)."""
+    if isinstance(value, dict):
+        return {k: _json_ld_urls(v, base, canonical, fetched or k in _FETCHED) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ld_urls(v, base, canonical, fetched) for v in value]
+    if isinstance(value, str):
+        expected = base if fetched else canonical
+        if value.startswith(expected):
+            return ("BASE/" if fetched else "CANONICAL/") + value[len(expected):]
+    return value
 
 
 def normalise(data: bytes, rel: str, mirror: Site, mirrors: tuple[Site, ...] = MIRRORS,
@@ -145,7 +160,8 @@ def normalise(data: bytes, rel: str, mirror: Site, mirrors: tuple[Site, ...] = M
 
     - its own absolute base URL (host + prefix) → `BASE/`, also percent-encoded in share links;
     - canonical and og:url on the expected canonical mirror (the primary, or itself with
-      `canonical: self`) → `CANONICAL/`;
+      `canonical: self`) → `CANONICAL/`; in JSON-LD, page URLs on it → `CANONICAL/` and image and
+      logo URLs on the mirror itself → `BASE/`;
     - the "also reachable at" list, when it lists exactly the other mirrors in order → a placeholder;
     - its banner, when it has one; the onion-location meta, when it names this page on the onion;
     - 404.html only (served at any URL): root-relative links carry the path prefix → `PREFIX/`.
@@ -176,6 +192,8 @@ def normalise(data: bytes, rel: str, mirror: Site, mirrors: tuple[Site, ...] = M
             text = text.replace(meta, "", 1) if meta in text else "MISSING-ONION-LOCATION\n" + text
         canonical = primary if mirror.canonical == "primary" else mirror
         text = re.sub(_CANONICAL_ATTR + re.escape(canonical.url), r"\1CANONICAL/", text)
+        text = _JSON_LD.sub(lambda m: m.group(1) + json.dumps(_json_ld_urls(
+            json.loads(m.group(2)), mirror.url, canonical.url), ensure_ascii=False) + m.group(3), text)
         if mask_redirect_canonical and 'class="kind-redirect"' in text:
             # known bug, proved by test_redirect_canonical_points_at_primary: mask only these two values
             text = re.sub(_CANONICAL_ATTR + r'[^"]*', r"\1REDIRECT-CANONICAL", text)
@@ -534,6 +552,11 @@ INJECTIONS = [  # id, which mirror's copy is changed, file, change, compared wit
     ("onion-location-missing", CDN, A, _sub(f'<meta http-equiv="onion-location" content="{ONION.url}{STRIKE}">', ""),
      ONION),
     ("canonical-at-itself", CDN, A, _sub(f'href="{PRIMARY.url}{STRIKE}"', f'href="{CDN.url}{STRIKE}"'), PRIMARY),
+    ("json-ld-page-at-itself", CDN, A, _sub(f'"@id":"{PRIMARY.url}{STRIKE}"', f'"@id":"{CDN.url}{STRIKE}"'),
+     PRIMARY),
+    ("json-ld-image-from-the-primary", CDN, A, _sub(f'"image":["{CDN.url}', f'"image":["{PRIMARY.url}'), NET),
+    ("json-ld-breadcrumb-on-itself", NET, A, _sub(f'"item":"{PRIMARY.url}business/"', f'"item":"{NET.url}business/"'),
+     CDN),
     ("og-url-at-itself", CDN, A, _sub(f'content="{PRIMARY.url}{STRIKE}"', f'content="{CDN.url}{STRIKE}"'), PRIMARY),
     ("banner-on-a-mirror-without-one", CDN, A,
      _sub('<header class="masthead">', _BANNER_BLOCK.format(BANNER) + '<header class="masthead">'), PRIMARY),
@@ -789,8 +812,12 @@ def test_sitemap_and_robots_are_the_mirrors_own(output: Path, shared: Path, mirr
         assert file_for(root, loc[len(mirror.url):]).is_file(), loc
     robots = urllib.robotparser.RobotFileParser()
     robots.parse((root / "robots.txt").read_text(encoding="utf-8").splitlines())
-    assert robots.site_maps() == [mirror.url + "sitemap.xml"]
+    assert robots.site_maps() == [mirror.url + "sitemap.xml", mirror.url + "news-sitemap.xml"]
     assert robots.can_fetch("*", mirror.url + ELECTORAL)
+    news = etree.parse(str(root / "news-sitemap.xml"), parser)
+    assert schema.validate(news), schema.error_log
+    assert [e.text for e in news.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")] == [
+        mirror.url + "culture/2026/11/28/lost-maps-exhibition/"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -313,7 +313,10 @@ def test_sitemap_index_and_parts_are_valid(sample_plan, output, urlset_schema, i
         assert parts == [f"sitemap-{n}.xml" for n in range(1, -(-len(whole) // 10) + 1)]
         index = assert_valid(index_schema, files["sitemap.xml"], f"{address.host}/sitemap.xml")
         assert index.tag == ns + "sitemapindex"
-        assert [e.text for e in index.iter(ns + "loc")] == [address.absolute(p) for p in parts]
+        # the index also names the news sitemap, which the build writes beside it
+        assert [e.text for e in index.iter(ns + "loc")] == [address.absolute(p) for p in parts] + [
+            address.absolute("news-sitemap.xml")]
+        assert (output / address.host / "news-sitemap.xml").is_file()
         locs = []
         for name in parts:
             part = assert_valid(urlset_schema, files[name], f"{address.host}/{name}")
@@ -359,10 +362,11 @@ def test_robots_txt_allows_articles_and_names_the_sitemap(mirror, output):
     robots = (mirror_folder(output, mirror) / "robots.txt").read_text(encoding="utf-8")
     parser = urllib.robotparser.RobotFileParser(mirror.absolute("robots.txt"))
     parser.parse(robots.splitlines())
-    assert parser.site_maps() == [mirror.absolute("sitemap.xml")]
+    assert parser.site_maps() == [mirror.absolute("sitemap.xml"), mirror.absolute("news-sitemap.xml")]
     assert parser.can_fetch("*", mirror.absolute(ARTICLE))
     assert parser.can_fetch("*", mirror.url)
-    assert file_of(site_path_of(parser.site_maps()[0], mirror), output / mirror.host).is_file()
+    for sitemap in parser.site_maps():
+        assert file_of(site_path_of(sitemap, mirror), output / mirror.host).is_file()
 
 
 # --- canonical links ------------------------------------------------------------------------------
