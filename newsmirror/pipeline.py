@@ -12,15 +12,18 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable
 
+import babel
+
 from .articles import ParseSettings, Parsed, parse_file
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
                     signature)
 from .config import Config
 from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
+from .i18n import load_strings
 from .links import LinkPolicy, ref_targets
 from .plan import BuildOptions, SitePlan, plan_site
-from .render import Renderer, SharedRenderer, TemplateProblem, make_environment, site_view
+from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
 from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
 from .writer import Staging, WriteReport, stage_file
 
@@ -88,7 +91,10 @@ def check_and_plan(config: Config, parsed: list[Parsed], options: BuildOptions,
     of the content and the plan (`shown` is the config whose paths messages show)."""
     problems = [p for item in parsed for p in item.problems]
     warnings = list(_shortcode_warnings(parsed, shown or config))
-    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
+    strings, string_problems = load_strings(config)
+    warnings += [p for p in string_problems if p.warning]
+    problems += [p for p in string_problems if not p.warning]
+    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options, strings)
     warnings += [p for p in plan.problems if p.warning]
     problems += [p for p in plan.problems if not p.warning]
     static = list_static(config)
@@ -103,8 +109,10 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed]) -> l
     key_of = {p.item.source: p.key for p in parsed if p.item is not None}
     story_ids = {id(s): f"{key_of.get(s.source, s.source)}:{s.scheduled}" for s in plan.stories}
     layouts = [p for p in config.layouts_dir.rglob("*") if p.is_file()]
+    # the editions carry every language's sections and names (navigation, switcher); Babel's
+    # version stands for the date formats it knows
     base = digest(signature(config, {}), files_fingerprint(layouts, config.layouts_dir),
-                  signature(plan.sections, story_ids))
+                  signature(plan.sections, story_ids), signature(plan.editions, story_ids), babel.__version__)
     out = []
     for page in plan.pages:
         refs = ()
@@ -161,7 +169,8 @@ def parse_settings(config: Config) -> ParseSettings:
                         tuple((m.host, m.prefix) for m in config.mirrors if m.prefix != "/"),
                         config.preserve)
     return ParseSettings(config.root, config.content_dir, config.layouts_dir, config.site.timezone,
-                         config.permalink, policy, layouts)
+                         config.permalink, policy, layouts,
+                         tuple((lang.code, lang.path) for lang in config.languages if lang.path))
 
 
 def cache_fingerprint(config: Config) -> str:
@@ -282,9 +291,8 @@ class _RenderJob:
 
     def __init__(self, config: Config, plan: SitePlan, mirrors, staging: Path):
         env = make_environment(config)
-        site = site_view(config, plan.sections)
         self.plan, self.staging = plan, staging
-        renderers = [Renderer(config, env, site, m, plan.refs) for m in mirrors]
+        renderers = [Renderer(config, env, plan, m) for m in mirrors]
         self.targets = [(m.host, config.output_dir / m.host, r) for m, r in zip(mirrors, renderers)]
         self.shared = SharedRenderer(renderers)
         self.sharing = len(mirrors) > 1
