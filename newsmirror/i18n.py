@@ -25,6 +25,7 @@ from .errors import Problem, display_path
 from .yamltext import YamlSyntaxError, parse_yaml
 
 FOLDER = "i18n"
+BUILD_TEXTS = {"News": "the home breadcrumb"}   # texts the build itself shows, besides the layouts'
 # t("text") or t('text') in a layout: the texts a language file should translate
 _USE = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 # the digits of CLDR numbering systems, by their first digit: Babel names the locale's system
@@ -80,10 +81,11 @@ def load_strings(config: Config) -> tuple[Strings, list[Problem]]:
         if file_problems:
             continue
         fallback = "English" if language.code == default or default not in tables else f"'{default}'"
-        for text, (where, line) in used.items():
+        for text, where in [*used.items(), *BUILD_TEXTS.items()]:
             if text not in table:
-                problems.append(Problem(shown, 0, f"no translation of \"{text}\" (used in "
-                                                  f"{display_path(where, config.root)}:{line}); the "
+                shown_use = where if isinstance(where, str) else \
+                    f"used in {display_path(where[0], config.root)}:{where[1]}"
+                problems.append(Problem(shown, 0, f"no translation of \"{text}\" ({shown_use}); the "
                                                   f"{fallback} text is shown", warning=True))
     return Strings(default, tables), problems
 

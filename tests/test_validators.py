@@ -350,7 +350,7 @@ def test_sitemap_index_lastmod_is_the_latest_moment_of_its_part(sample_plan):
 
 def fake_article_page(path: str, when: datetime) -> SimpleNamespace:
     """Return the little of a views.Page that sitemap_files reads, for an article page."""
-    return SimpleNamespace(in_sitemap=True, path=path, articles=(), lead=None,
+    return SimpleNamespace(in_sitemap=True, path=path, articles=(), lead=None, translations=(),
                            article=SimpleNamespace(date=when, updated=None))
 
 
