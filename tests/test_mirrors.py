@@ -612,7 +612,7 @@ def test_canonical_points_at_the_primary_by_default(output: Path, mirror: Site):
             continue          # test_redirect_canonical_points_at_primary
         assert canonicals(tree) == (PRIMARY.url + page_path(rel),) * 2, rel
         articles += tree.find(".//meta[@property='og:type']").get("content") == "article"
-    assert articles == 11
+    assert articles == 12
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,11 @@ lxml_html = pytest.importorskip("lxml.html")
 MIRROR_IDS = ["primary", "net", "cdn", "onion"]   # SAMPLE_MIRRORS, in order
 mirrors = pytest.mark.parametrize("mirror", SAMPLE_MIRRORS, ids=MIRROR_IDS)
 
-# With the fixed clock (conftest.FIXED_NOW) the sample publishes 11 articles; the draft
-# (politics/confidence-motion.md) and the scheduled one (politics/spring-session-preview.md) stay out.
-FEED_SIZES = {"": 11, "politics/": 2, "world/": 3, "business/": 3, "culture/": 3}
+# With the fixed clock (conftest.FIXED_NOW) the sample publishes 12 articles, 10 in English and 2 in
+# the Persian edition (fa/); the draft (politics/confidence-motion.md) and the scheduled one
+# (politics/spring-session-preview.md) stay out.
+FEED_SIZES = {"": 10, "politics/": 2, "world/": 2, "business/": 3, "culture/": 3,
+              "fa/": 2, "fa/politics/": 1, "fa/world/": 1}
 UNPUBLISHED_SLUGS = ("confidence-motion", "spring-session-preview")
 ARTICLE = "politics/2026/11/20/harbour-budget-vote/"
 
