@@ -238,7 +238,7 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
     path = None
     if date is not None and slug and section:
         path = _permalink(settings.permalink, section, date.astimezone(zone), slug)
-        prefix = dict(settings.language_paths).get(language) if language else None
+        prefix = {c.lower(): p for c, p in settings.language_paths}.get(language.lower()) if language else None
         if path is not None and prefix:
             path = prefix + path   # an article of another language edition lives under its folder
         if path is None:

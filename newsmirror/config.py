@@ -100,7 +100,8 @@ class Config:
 
     def language(self, code: str | None) -> LanguageInfo:
         """Return the edition an article in language `code` belongs to (the default if none)."""
-        return next((lang for lang in self.languages if lang.code == code), self.languages[0])
+        wanted = (code or "").lower()   # language tags are case-insensitive: fa-IR is fa-ir
+        return next((lang for lang in self.languages if lang.code.lower() == wanted), self.languages[0])
 
     def own_domains(self) -> frozenset[str]:
         """Return every bare domain the outlet owns or owned (mirrors and former)."""
@@ -260,7 +261,8 @@ def load_config(path: Path) -> Config:
     return Config(
         path=path, root=root, site=site, permalink=permalink, page_size=top["page_size"],
         feed_size=top["feed_size"], expired=top["expired"], sections=sections, authors=authors,
-        mirrors=mirrors, languages=languages, former=former, preserve=tuple(top["preserve"]), ignore=tuple(top["ignore"]),
+        mirrors=mirrors, languages=languages, former=former, preserve=tuple(top["preserve"]),
+        ignore=tuple(top["ignore"]),
         content_dir=(root / paths["content"]).resolve(), layouts_dir=(root / paths["layouts"]).resolve(),
         static_dir=(root / paths["static"]).resolve(), output_dir=(root / paths["output"]).resolve(),
         cache_dir=(root / paths["cache"]).resolve())

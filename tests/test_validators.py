@@ -410,7 +410,7 @@ def test_redirect_pages_name_the_primary_target_as_canonical(mirror, output):
         target = site_path_of(urljoin(mirror.absolute(own), refresh), mirror)
         assert target is not None and file_of(target, folder).is_file(), f"{own}: refresh to {refresh}"
         assert url == PRIMARY.absolute(target), f"{own}: canonical {url}"
-    assert redirects == 2   # the two aliases of business/harbour-strike-ends.md
+    assert redirects == 3   # the two aliases of business/harbour-strike-ends.md, the old Persian URL
 
 
 # --- body Markdown that real content uses (found in the digital.gov corpus) -----------------------
