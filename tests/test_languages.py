@@ -264,3 +264,20 @@ def config_problem(tmp_path: Path, old: str, new: str) -> str:
 ])
 def test_language_config_problems_name_their_line(tmp_path: Path, old, new, expected):
     assert expected in config_problem(tmp_path, old, new)
+
+
+def test_a_language_without_strings_warns_and_still_gets_its_edition(tmp_path: Path):
+    site = copy_sample(tmp_path / "site")
+    config = site / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("  en: {}  ", "  ar: {title: بريد ميريديان}\n  en: {}  ", 1), encoding="utf-8")
+    result = run_build(site)
+    assert result.returncode == 0, result.stderr
+    assert ("layouts/i18n/ar.yaml: warning: no interface strings for 'ar': the layouts' texts are shown "
+            "in English until this file translates them") in result.stderr
+    home = page_of(site / "output", PRIMARY[0], "ar/")
+    # Babel knows Arabic is written right to left; with no articles the home says so in English
+    assert (home.get("lang"), home.get("dir")) == ("ar", "rtl")
+    assert home.xpath('string(//p[@class="empty"])') == "Nothing has been published yet."
+    assert hreflangs(home) == {"en": PRIMARY[1], "fa": PRIMARY[1] + "fa/", "ar": PRIMARY[1] + "ar/",
+                               "x-default": PRIMARY[1]}
