@@ -23,7 +23,8 @@ from .yamltext import YamlSyntaxError, parse_yaml
 
 KNOWN_KEYS = frozenset({"title", "date", "updated", "lastmod", "section", "slug", "summary", "tags",
                         "authors", "author", "image", "caption", "alt", "credit", "draft", "expires",
-                        "aliases", "language", "layout", "featured", "translation_key"})
+                        "aliases", "language", "layout", "featured", "translation_key",
+                        "translationKey"})
 WORDS_PER_MINUTE = 230
 
 
@@ -222,12 +223,13 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
     language = _text(data.get("language"), "language", problem)
     if language and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
         problem("language", f"language: '{language}' is not a language code such as en or fa")
-    translation_key = data.get("translation_key")
+    key_name = "translation_key" if "translation_key" in data else "translationKey"   # Hugo's spelling
+    translation_key = data.get(key_name)
     if translation_key is not None and (isinstance(translation_key, bool)
                                         or not isinstance(translation_key, (str, int))
                                         or not str(translation_key).strip()):
-        problem("translation_key", f"translation_key: expected text shared by the translations of "
-                                   f"one article, like translation_key: fisheries-talks, got {translation_key!r}")
+        problem(key_name, f"{key_name}: expected text shared by the translations of one article, "
+                          f"like {key_name}: fisheries-talks, got {translation_key!r}")
         translation_key = None
     layout = _text(data.get("layout"), "layout", problem) or "article"
     if layout + ".html" not in settings.layouts:

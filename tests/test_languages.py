@@ -281,3 +281,20 @@ def test_a_language_without_strings_warns_and_still_gets_its_edition(tmp_path: P
     assert home.xpath('string(//p[@class="empty"])') == "Nothing has been published yet."
     assert hreflangs(home) == {"en": PRIMARY[1], "fa": PRIMARY[1] + "fa/", "ar": PRIMARY[1] + "ar/",
                                "x-default": PRIMARY[1]}
+
+
+@pytest.mark.parametrize("written, expected", [
+    pytest.param("translation_key: [a, b]", "translation_key: expected text shared by the translations of one "
+                 "article, like translation_key: fisheries-talks, got ['a', 'b']", id="a-list"),
+    pytest.param("translationKey: true", "translationKey: expected text shared by the translations of one "
+                 "article, like translationKey: fisheries-talks, got True", id="hugo-spelling-true"),
+])
+def test_a_bad_translation_key_is_a_problem_at_its_line(tmp_path: Path, written, expected):
+    site = copy_sample(tmp_path / "site")
+    source = site / "content/world/fisheries-talks-stall.md"
+    text = source.read_text(encoding="utf-8").replace("translation_key: fisheries-talks", written)
+    source.write_text(text, encoding="utf-8")
+    line = next(n for n, row in enumerate(text.split("\n"), 1) if row == written)
+    result = run_build(site)
+    assert result.returncode == 1
+    assert f"content/world/fisheries-talks-stall.md:{line}: {expected}" in result.stderr, result.stderr
