@@ -178,6 +178,12 @@ def date_formatter(zone, locale: str) -> Callable[..., str]:
     return format_date
 
 
+def month_label(moment: datetime, locale: str) -> str:
+    """Return a month and year as the locale names them on their own (November 2026, نوامبر ۲۰۲۶)."""
+    locale = locale if _known(locale) else "en_GB"
+    return digits_of(locale)(babel_date(moment, "LLLL y", locale=locale))
+
+
 def language_name(code: str) -> str:
     """Return a language's name in itself (`fa` → فارسی), as a language switcher shows it."""
     try:

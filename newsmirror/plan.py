@@ -11,7 +11,7 @@ from typing import Iterable
 from .articles import Article, SectionPage
 from .config import Config, LanguageInfo, direction_of
 from .errors import Problem
-from .i18n import Strings, language_name
+from .i18n import Strings, language_name, month_label
 from .links import ref_targets
 from .views import (Author, Crumb, Edition, Feed, Group, Page, Pagination, Section, Story, Term, Translation,
                     slugify)
@@ -303,7 +303,7 @@ def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, comm
                            config.page_size, **common)
         for (y, m) in sorted((k for k in months if k[0] == year), reverse=True):
             mpath = f"archive/{y}/{m}/"
-            label = months[(y, m)][0].date.astimezone(zone).strftime("%B %Y")
+            label = month_label(months[(y, m)][0].date.astimezone(zone), config.site.locale)
             groups.append(Group(label, mpath, len(months[(y, m)])))
             pages += _paginate("month", mpath, label, "", tuple(months[(y, m)]),
                                (home, root, Crumb(y, ypath), Crumb(label, mpath)), config.page_size, **common)
