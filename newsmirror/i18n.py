@@ -25,7 +25,10 @@ from .errors import Problem, display_path
 from .yamltext import YamlSyntaxError, parse_yaml
 
 FOLDER = "i18n"
-BUILD_TEXTS = {"News": "the home breadcrumb"}   # texts the build itself shows, besides the layouts'
+# texts the build itself puts in page titles and breadcrumbs, besides the layouts'
+BUILD_TEXTS = {"News": "the home breadcrumb", "Tags": "the tags page's title",
+               "Authors": "the authors page's title", "Archive": "the archive's title",
+               "Page not found": "the 404 page's title"}
 # t("text") or t('text') in a layout: the texts a language file should translate
 _USE = re.compile(r"""\bt\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 # the digits of CLDR numbering systems, by their first digit: Babel names the locale's system
@@ -81,7 +84,7 @@ def load_strings(config: Config) -> tuple[Strings, list[Problem]]:
         if file_problems:
             continue
         fallback = "English" if language.code == default or default not in tables else f"'{default}'"
-        for text, where in [*used.items(), *BUILD_TEXTS.items()]:
+        for text, where in [*used.items(), *((k, v) for k, v in BUILD_TEXTS.items() if k not in used)]:
             if text not in table:
                 shown_use = where if isinstance(where, str) else \
                     f"used in {display_path(where[0], config.root)}:{where[1]}"

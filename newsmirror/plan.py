@@ -105,12 +105,13 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
     for edition in editions:
         listed = tuple(story_of[id(a)] for a in by_edition[edition.code])
         pages += _edition_pages(config, edition, editions, listed, feeds, strings)
-    pages += _term_pages("tag", "tags/", "Tags", [(t, s) for s in stories for t in s.tags],
+    tr = strings.translator(default.code, default.locale)   # the shared pages speak the default language
+    pages += _term_pages("tag", "tags/", tr("Tags"), [(t, s) for s in stories for t in s.tags],
                          home, config, common)
-    pages += _term_pages("author", "authors/", "Authors", [(a, s) for s in stories for a in s.authors],
+    pages += _term_pages("author", "authors/", tr("Authors"), [(a, s) for s in stories for a in s.authors],
                          home, config, common)
-    pages += _archive_pages(stories, home, config, common)
-    pages.append(Page("404", "404.html", "404.html", "Page not found", noindex=True, **common))
+    pages += _archive_pages(stories, home, config, common, tr("Archive"))
+    pages.append(Page("404", "404.html", "404.html", tr("Page not found"), noindex=True, **common))
     for item in [*(section_pages.values()), *articles]:
         target = item.path if isinstance(item, Article) else (
             sections_of[default.code][item.section].path if item.section in sections_of[default.code] else "")
@@ -285,7 +286,8 @@ def _term_pages(kind: str, root: str, title: str, pairs: list, home: Crumb, conf
     return pages
 
 
-def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, common: dict) -> list[Page]:
+def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, common: dict,
+                   title: str) -> list[Page]:
     """Return the archive index, a page per year and a page per month (paginated)."""
     zone = config.zone
     years: dict[str, list] = defaultdict(list)
@@ -294,7 +296,7 @@ def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, comm
         local = story.date.astimezone(zone)
         years[f"{local.year:04d}"].append(story)
         months[(f"{local.year:04d}", f"{local.month:02d}")].append(story)
-    root = Crumb("Archive", "archive/")
+    root = Crumb(title, "archive/")
     pages, groups = [], []
     for year in sorted(years, reverse=True):
         ypath = f"archive/{year}/"
@@ -307,7 +309,7 @@ def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, comm
             groups.append(Group(label, mpath, len(months[(y, m)])))
             pages += _paginate("month", mpath, label, "", tuple(months[(y, m)]),
                                (home, root, Crumb(y, ypath), Crumb(label, mpath)), config.page_size, **common)
-    pages.append(Page("archive", "archive/", "list.html", "Archive", "", (home, root),
+    pages.append(Page("archive", "archive/", "list.html", title, "", (home, root),
                       groups=tuple(groups), **common))
     return pages
 
