@@ -33,6 +33,7 @@ class SiteInfo:
     logo: str | None
     copyright: str
     twitter: str | None = None    # the outlet's X/Twitter handle, "@name"
+    locale: str = "en_GB"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,21 @@ class SectionInfo:
     key: str
     title: str
     description: str
+
+
+@dataclass(frozen=True)
+class LanguageInfo:
+    """One language edition: its code, where it lives, what it calls itself and its sections."""
+
+    code: str
+    path: str                      # site path prefix: "" for the default language, else `fa/`
+    direction: str
+    locale: str                    # Babel locale for dates and digits
+    title: str
+    tagline: str
+    description: str
+    sections: tuple[SectionInfo, ...]   # translated section titles (only those given)
+    is_default: bool
 
 
 @dataclass(frozen=True)
@@ -79,6 +95,7 @@ class Config:
     sections: tuple[SectionInfo, ...]
     authors: tuple[AuthorInfo, ...]
     mirrors: tuple[Mirror, ...]
+    languages: tuple[LanguageInfo, ...]   # the default language first; one edition without `languages:`
     former: tuple[str, ...]
     preserve: tuple[str, ...]
     ignore: tuple[str, ...]
@@ -100,6 +117,11 @@ class Config:
     def primary(self) -> Mirror:
         """Return the primary mirror (the first listed)."""
         return self.mirrors[0]
+
+    def language(self, code: str | None) -> LanguageInfo:
+        """Return the edition an article in language `code` belongs to (the default if none)."""
+        wanted = (code or "").lower()   # language tags are case-insensitive: fa-IR is fa-ir
+        return next((lang for lang in self.languages if lang.code.lower() == wanted), self.languages[0])
 
     def own_domains(self) -> frozenset[str]:
         """Return every bare domain the outlet owns or owned (mirrors and former)."""
@@ -138,6 +160,7 @@ SITE_KEYS: _Spec = {
     "description": (_is_str, "text", ""),
     "language": (_is_str, "a language code such as en or fa", "en"),
     "direction": (lambda v: v in ("ltr", "rtl"), "ltr or rtl", None),
+    "locale": (_is_str, "a locale such as en_GB or fa_IR", None),
     "timezone": (_is_str, "an IANA time zone such as Europe/London", "UTC"),
     "logo": (_is_str, "a path under static/, e.g. images/logo.svg", None),
     "copyright": (_is_str, "text", ""),
@@ -153,6 +176,8 @@ TOP_KEYS: _Spec = {
     "sections": (lambda v: isinstance(v, dict), "a mapping of section folder to settings", {}),
     "authors": (lambda v: isinstance(v, dict), "a mapping of author slug to profile", {}),
     "mirrors": (lambda v: isinstance(v, list) and len(v) > 0, "a list of at least one mirror", None),
+    "languages": (lambda v: isinstance(v, dict) and len(v) > 0, "a mapping of language code to settings",
+                  None),
     "former": (lambda v: isinstance(v, list) and all(map(_is_str, v)), "a list of domain names", []),
     "preserve": (lambda v: isinstance(v, list) and all(map(_is_str, v)), "a list of URLs", []),
     "canonical": (lambda v: v in ("primary", "self"), "primary or self", "primary"),
@@ -203,6 +228,15 @@ HOSTING_KEYS: _Spec = {
     "nginx_listen": (_TEXTS, "a list of nginx listen values, e.g. ['443 ssl']", ["80", "[::]:80"]),
     "nginx_onion_listen": (_TEXTS, "a list of nginx listen values, e.g. ['127.0.0.1:80']", ["127.0.0.1:80"]),
     "nginx_include": (_TEXTS, "a list of file paths; {host} is the mirror's host", []),
+}
+LANGUAGE_KEYS: _Spec = {
+    "title": (_is_str, "text", None),
+    "tagline": (_is_str, "text", None),
+    "description": (_is_str, "text", None),
+    "path": (lambda v: _is_str(v) and re.fullmatch(r"([\w.~-]+/)*", v) is not None and ".." not in v,
+             "a folder path ending in / such as fa/ (or \"\" for the site's root)", None),
+    "locale": (_is_str, "a locale such as en_GB or fa_IR", None),
+    "sections": (lambda v: isinstance(v, dict), "a mapping of section folder to {title, description}", {}),
 }
 SECTION_KEYS: _Spec = {"title": (_is_str, "text", None), "description": (_is_str, "text", "")}
 AUTHOR_KEYS: _Spec = {"name": (_is_str, "text", None), "bio": (_is_str, "text", "")}
@@ -274,6 +308,7 @@ def load_config(path: Path) -> Config:
     authors = tuple(_named(AuthorInfo, check, key, value, AUTHOR_KEYS, "authors", "name")
                     for key, value in top["authors"].items())
     mirrors = _read_mirrors(check, top["mirrors"] or [], top["canonical"])
+    languages = _read_languages(check, top["languages"], site, {s.key for s in sections})
     former = tuple(_read_former(check, top["former"], mirrors))
     paths = check.block(top["paths"], PATH_KEYS, ("paths",))
     root = path.parent
@@ -285,7 +320,8 @@ def load_config(path: Path) -> Config:
     return Config(
         path=path, root=root, site=site, permalink=permalink, page_size=top["page_size"],
         feed_size=top["feed_size"], expired=top["expired"], sections=sections, authors=authors,
-        mirrors=mirrors, former=former, preserve=tuple(top["preserve"]), ignore=tuple(top["ignore"]),
+        mirrors=mirrors, languages=languages, former=former, preserve=tuple(top["preserve"]),
+        ignore=tuple(top["ignore"]),
         content_dir=(root / paths["content"]).resolve(), layouts_dir=(root / paths["layouts"]).resolve(),
         static_dir=(root / paths["static"]).resolve(), output_dir=(root / paths["output"]).resolve(),
         cache_dir=(root / paths["cache"]).resolve(), hosting=hosting, deploy=deploy, signing=signing)
@@ -314,9 +350,10 @@ def _read_hosting(check: _Checker, data: Any) -> HostingInfo:
                        tuple(values["nginx_include"]))
 
 
-def _named(kind, check: _Checker, key: Any, value: Any, spec: _Spec, block: str, name: str):
+def _named(kind, check: _Checker, key: Any, value: Any, spec: _Spec, block: str | tuple, name: str):
     """Return a section or author profile; a missing or bad name falls back to the key."""
-    values = check.block(value or {}, spec, (block, key), {name})
+    prefix = block if isinstance(block, tuple) else (block,)
+    values = check.block(value or {}, spec, prefix + (key,), {name})
     values[name] = values[name] or str(key)
     return kind(str(key), **values)
 
@@ -334,10 +371,16 @@ def _read_site(check: _Checker, data: Any) -> SiteInfo:
         check.problem(("site", "timezone"), f"site.timezone: unknown time zone '{values['timezone']}'"
                                             " (use an IANA name such as Europe/London)")
     direction = values["direction"] or direction_of(language)
+    locale = values["locale"] or default_locale(language)
+    if not _known_locale(locale):
+        if values["locale"]:
+            check.problem(("site", "locale"), f"site.locale: no date formats are known for '{locale}'; "
+                                              "use one such as en_GB or fa_IR")
+        locale = "en_GB"   # a language Babel does not know keeps the English dates it always had
     return SiteInfo(title=values["title"] or "", tagline=values["tagline"],
                     description=values["description"], language=language, direction=direction,
                     timezone=values["timezone"], logo=values["logo"], copyright=values["copyright"],
-                    twitter=_twitter_handle(check, values["twitter"]))
+                    twitter=_twitter_handle(check, values["twitter"]), locale=locale)
 
 
 def _twitter_handle(check: _Checker, raw: str | None) -> str | None:
@@ -350,6 +393,82 @@ def _twitter_handle(check: _Checker, raw: str | None) -> str | None:
                                            "(1 to 15 letters, digits or _, like @meridiancourier)")
         return None
     return "@" + name
+
+
+
+
+def default_locale(language: str) -> str:
+    """Return the Babel locale for a language's dates: the code itself, except that plain `en`
+    means en_GB, whose day-month-year dates (18 November 2026) the layouts have always shown."""
+    return "en_GB" if language.lower() == "en" else language.replace("-", "_")
+
+
+def _read_languages(check: _Checker, data: dict | None, site: SiteInfo,
+                    section_keys: set[str]) -> tuple[LanguageInfo, ...]:
+    """Return the language editions, the site's language first; one edition at the root if
+    the config has no `languages:`."""
+    if not data:
+        return (LanguageInfo(site.language, "", site.direction, site.locale, site.title, site.tagline,
+                             site.description, (), True),)
+    if site.language not in data:
+        check.problem(("languages",), f"languages: the site's language '{site.language}' "
+                                      "(site.language) must be one of the languages; add it")
+    out: list[LanguageInfo] = []
+    paths: dict[str, str] = {}
+    for code, value in sorted(data.items(), key=lambda kv: kv[0] != site.language):
+        code = str(code)
+        keys = ("languages", code)
+        values = check.block(value or {}, LANGUAGE_KEYS, keys)
+        if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", code):
+            check.problem(keys, f"languages: '{code}' is not a language code such as en, fa or pt-BR")
+            continue
+        is_default = code == site.language
+        path = values["path"] if values["path"] is not None else ("" if is_default else code.lower() + "/")
+        if path in paths:
+            check.problem(keys + ("path",), f"languages.{code}.path: '{path}' is already the path of "
+                                            f"{paths[path]}; each language needs its own folder")
+        paths.setdefault(path, code)
+        locale = values["locale"] or (site.locale if is_default else default_locale(code))
+        if not _known_locale(locale):
+            check.problem(keys + ("locale",) if values["locale"] else keys,
+                          f"languages.{code}: no date formats are known for locale '{locale}'; "
+                          "set languages.{code}.locale to one such as fa_IR".replace("{code}", code))
+        sections = []
+        for key, sec in values["sections"].items():
+            if str(key) not in section_keys:
+                check.problem(keys + ("sections", key), f"languages.{code}.sections: '{key}' is not "
+                                                        "a section listed under sections:")
+                continue
+            sections.append(_named(SectionInfo, check, key, sec, SECTION_KEYS,
+                                   keys + ("sections",), "title"))
+        direction = site.direction if is_default else _text_direction(locale, code)
+        out.append(LanguageInfo(code, path, direction, locale,
+                                values["title"] if values["title"] is not None else site.title,
+                                values["tagline"] if values["tagline"] is not None else site.tagline,
+                                values["description"] if values["description"] is not None
+                                else site.description, tuple(sections), is_default))
+    return tuple(out)
+
+
+def _text_direction(locale: str, code: str) -> str:
+    """Return the writing direction Babel knows for the locale (else from the language code)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale.parse(locale).text_direction
+    except (UnknownLocaleError, ValueError):
+        return direction_of(code)
+
+
+def _known_locale(locale: str) -> bool:
+    """Return whether Babel has data for the locale."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
 
 
 def direction_of(language: str) -> str:

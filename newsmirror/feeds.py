@@ -20,6 +20,11 @@ def _body(story: Story, mirror: Mirror, refs: dict, assets: Assets) -> str:
     return resolve_tokens(str(story.body), absolute, absolute, lambda target: refs.get(target))
 
 
+def _description(feed: FeedPlan, config: Config) -> str:
+    """Return what the feed says about itself: its edition's description, else the site's."""
+    return feed.description or config.site.description
+
+
 def _newest(feed: FeedPlan) -> datetime:
     dates = [s.updated or s.date for s in feed.stories]
     return max(dates) if dates else datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -33,8 +38,8 @@ def rss_feed(feed: FeedPlan, mirror: Mirror, config: Config, refs: dict, assets:
            'xmlns:dc="http://purl.org/dc/elements/1.1/">\n<channel>\n',
            f"<title>{escape(feed.title)}</title>\n",
            f"<link>{escape(mirror.absolute(feed.page_path))}</link>\n",
-           f"<description>{escape(config.site.description or config.site.title)}</description>\n",
-           f"<language>{escape(config.site.language)}</language>\n",
+           f"<description>{escape(_description(feed, config) or config.site.title)}</description>\n",
+           f"<language>{escape(feed.language or config.site.language)}</language>\n",
            f"<lastBuildDate>{format_datetime(_newest(feed))}</lastBuildDate>\n",
            f'<atom:link href={quoteattr(mirror.absolute(feed.rss_path))} rel="self" '
            f'type="application/rss+xml"/>\n']
@@ -56,10 +61,10 @@ def atom_feed(feed: FeedPlan, mirror: Mirror, config: Config, refs: dict, assets
     """Return the feed as Atom 1.0."""
     home = mirror.absolute(feed.page_path)
     out = ['<?xml version="1.0" encoding="utf-8"?>\n',
-           f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(config.site.language)}>\n',
+           f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(feed.language or config.site.language)}>\n',
            f"<title>{escape(feed.title)}</title>\n"]
-    if config.site.description:
-        out.append(f"<subtitle>{escape(config.site.description)}</subtitle>\n")
+    if _description(feed, config):
+        out.append(f"<subtitle>{escape(_description(feed, config))}</subtitle>\n")
     out += [f'<link rel="alternate" type="text/html" href={quoteattr(home)}/>\n',
             f'<link rel="self" type="application/atom+xml" href={quoteattr(mirror.absolute(feed.atom_path))}/>\n',
             f"<id>{escape(home)}</id>\n<updated>{_newest(feed).isoformat()}</updated>\n",

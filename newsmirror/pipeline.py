@@ -13,6 +13,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable
 
+import babel
+
 from .articles import ParseSettings, Parsed, parse_file
 from .assets import Assets, fingerprint_assets
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
@@ -22,10 +24,11 @@ from .deploy import DeploySettings
 from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
 from .hosting import deploy_files, headers_file
+from .i18n import load_strings
 from .links import LinkPolicy, ref_targets
 from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
 from .plan import BuildOptions, SitePlan, plan_site
-from .render import Renderer, SharedRenderer, TemplateProblem, make_environment, site_view
+from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
 from .sitemaps import NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files
 from .unchanged import forget_last_build, input_stamp, remember, still_current
 from .writer import Staging, WriteReport, stage_file
@@ -118,7 +121,10 @@ def check_and_plan(config: Config, parsed: list[Parsed], options: BuildOptions,
     every problem of the content and the plan (`shown` is the config whose paths messages show)."""
     problems = [p for item in parsed for p in item.problems]
     warnings = list(_shortcode_warnings(parsed, shown or config))
-    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
+    strings, string_problems = load_strings(config)
+    warnings += [p for p in string_problems if p.warning]
+    problems += [p for p in string_problems if not p.warning]
+    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options, strings)
     warnings += [p for p in plan.problems if p.warning]
     problems += [p for p in plan.problems if not p.warning]
     static = list_static(config)
@@ -136,10 +142,13 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     key_of = {p.item.source: p.key for p in parsed if p.item is not None}
     story_ids = {id(s): f"{key_of.get(s.source, s.source)}:{s.scheduled}" for s in plan.stories}
     layouts = [p for p in config.layouts_dir.rglob("*") if p.is_file()]
-    # where mirrors are deployed and how manifests are signed never changes a page
+    # where mirrors are deployed and how manifests are signed never changes a page; the editions
+    # carry every language's sections and names (navigation, switcher); Babel's version stands
+    # for the date formats it knows
     pages_config = replace(config, deploy=DeploySettings(), signing=None)
     base = digest(signature(pages_config, {}), files_fingerprint(layouts, config.layouts_dir),
-                  signature(plan.sections, story_ids), assets.names)
+                  signature(plan.sections, story_ids), signature(plan.editions, story_ids),
+                  babel.__version__, assets.names)
     out = []
     for page in plan.pages:
         refs = ()
@@ -254,7 +263,8 @@ def parse_settings(config: Config) -> ParseSettings:
                         tuple((m.host, m.prefix) for m in config.mirrors if m.prefix != "/"),
                         config.preserve)
     return ParseSettings(config.root, config.content_dir, config.layouts_dir, config.site.timezone,
-                         config.permalink, policy, layouts)
+                         config.permalink, policy, layouts,
+                         tuple((lang.code, lang.path) for lang in config.languages if lang.path))
 
 
 def cache_fingerprint(config: Config) -> str:
@@ -390,9 +400,8 @@ class _RenderJob:
 
     def __init__(self, config: Config, plan: SitePlan, mirrors, staging: Path, assets: Assets):
         env = make_environment(config)
-        site = site_view(config, plan.sections)
         self.plan, self.staging = plan, staging
-        renderers = [Renderer(config, env, site, m, plan.refs, assets) for m in mirrors]
+        renderers = [Renderer(config, env, plan, m, assets) for m in mirrors]
         self.targets = [(m.host, config.output_dir / m.host, r) for m, r in zip(mirrors, renderers)]
         self.shared = SharedRenderer(renderers)
         self.sharing = len(mirrors) > 1

@@ -151,7 +151,7 @@ class PreviewBuild:
         staging = Staging(config.output_dir, [mirror.host])
         report = render_and_commit(config, plan, [mirror], static, staging, progress, warnings, keep=keep)
         self.written = {p.output: p for p in plan.pages}
-        self.context = (plan.sections, plan.refs, static.names)
+        self.context = (plan.sections, plan.refs, plan.editions, static.names)
         self.extras = {s.source: s.extra for s in plan.stories}
         return Rebuilt(len(plan.pages), len(plan.pages) - len(keep), report,
                        time.perf_counter() - started, tuple(sorted(set(warnings))))
@@ -180,7 +180,7 @@ class PreviewBuild:
     def _unchanged(self, plan, asset_names: tuple) -> frozenset[str]:
         """Return the output paths of pages exactly as last written (none after a layout change,
         or once a static file has a new hashed name)."""
-        if self.written is None or (plan.sections, plan.refs, asset_names) != self.context:
+        if self.written is None or (plan.sections, plan.refs, plan.editions, asset_names) != self.context:
             return frozenset()
         edited = {s.source for s in plan.stories if self.extras.get(s.source) != s.extra}
         return frozenset(p.output for p in plan.pages

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote
@@ -16,8 +15,10 @@ from .config import Config
 from .errors import Problem, display_path, template_frame
 from .links import relative_url, resolve_tokens
 from .mirrors import Mirror
+from .i18n import Strings, date_formatter
+from .plan import SitePlan
 from .structured import json_ld, structured_data
-from .views import Page, Section
+from .views import Page, Section, Translation
 
 SHARE_TARGETS = (
     ("E-mail", "mailto:?subject={title}&body={url}"),
@@ -46,6 +47,8 @@ class SiteView:
     twitter: str | None = None
     feed_path: str = "feed.xml"
     atom_path: str = "atom.xml"
+    path: str = ""                                 # the edition's home
+    languages: tuple[Translation, ...] = ()        # every edition's home, when there are several
 
 
 @dataclass(frozen=True)
@@ -89,43 +92,41 @@ class TemplateProblem(Exception):
         self.problem = problem
 
 
-def format_date_for(zone) -> Callable[..., str]:
-    """Return the `format_date` template function showing times in the site's zone."""
-
-    def format_date(moment: datetime, style: str = "long") -> str:
-        local = moment.astimezone(zone)
-        if style == "short":
-            return f"{local.day} {local:%b %Y}"
-        if style == "datetime":
-            return f"{local.day} {local:%B %Y, %H:%M}"
-        return f"{local.day} {local:%B %Y}"
-
-    return format_date
-
-
 def make_environment(config: Config) -> jinja2.Environment:
     """Return the Jinja2 environment for the site's layouts (autoescape, undefined is an error)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(config.layouts_dir)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
-    env.globals["format_date"] = format_date_for(config.zone)
+    env.globals["format_date"] = date_formatter(config.zone, config.site.locale)
     env.filters["json_ld"] = json_ld
     return env
 
 
-def site_view(config: Config, sections: tuple[Section, ...]) -> SiteView:
-    """Return the `site` template variable."""
+def site_views(config: Config, plan: SitePlan) -> dict[str, SiteView]:
+    """Return the `site` template variable of each language edition, by language code."""
     s = config.site
-    return SiteView(s.title, s.tagline, s.description, s.language, s.direction, s.logo, s.copyright,
-                    sections, s.twitter)
+    editions = plan.editions
+    homes = tuple(Translation(e.code, e.name, e.path, e.title) for e in editions) if len(editions) > 1 else ()
+    return {e.code: SiteView(e.title, e.tagline, e.description, e.code, e.direction, s.logo, s.copyright,
+                             e.sections, s.twitter, e.path + "feed.xml", e.path + "atom.xml", e.path, homes)
+            for e in editions}
+
+
+def edition_helpers(config: Config, plan: SitePlan) -> dict[str, dict[str, Callable]]:
+    """Return, per edition, the template functions that speak its language: `t` and `format_date`."""
+    strings = plan.strings or Strings(config.languages[0].code)
+    return {e.code: {"t": strings.translator(e.code, e.locale), "format_date": date_formatter(config.zone, e.locale)}
+            for e in plan.editions}
 
 
 class Renderer:
     """Renders pages for one mirror; made once per mirror and reused for every page."""
 
-    def __init__(self, config: Config, env: jinja2.Environment, site: SiteView, mirror: Mirror,
-                 refs: dict, assets: Assets = Assets(())):
-        self.config, self.env, self.site, self.mirror, self.refs = config, env, site, mirror, refs
+    def __init__(self, config: Config, env: jinja2.Environment, plan: SitePlan, mirror: Mirror,
+                 assets: Assets = Assets(())):
+        self.config, self.env, self.mirror, self.refs = config, env, mirror, plan.refs
+        self.sites, self.helpers = site_views(config, plan), edition_helpers(config, plan)
+        self.default = config.languages[0].code
         self.assets = assets
         self.onion = next((m for m in config.mirrors if m.is_onion), None)
         self.alternates = tuple(m for m in config.mirrors if m is not mirror)
@@ -139,13 +140,21 @@ class Renderer:
         view = MirrorView(mirror.url, mirror.host, mirror.label, mirror.is_primary, mirror.is_onion,
                           mirror.banner, Markup(mirror.head_html), self.alternates, onion)
         canonical = self.canonical_mirror.absolute(page.target if page.target is not None else page.path)
-        context = page_context(self.site, page, view, canonical, page.noindex or not mirror.robots,
+        context = page_context(self.site_of(page), page, view, canonical, page.noindex or not mirror.robots,
                                link_for(page, mirror, self.assets), mirror.url, quote(mirror.url, safe=""),
-                               self.refs, self.assets, self.canonical_mirror.url)
+                               self.refs, self.assets, self.canonical_mirror.url, self.helpers_of(page))
         try:
             return self.env.get_template(page.template).render(context).encode("utf-8")
         except jinja2.TemplateError as exc:
             raise TemplateProblem(self._problem(exc, page)) from None
+
+    def site_of(self, page: Page) -> SiteView:
+        """Return the `site` of the page's language edition."""
+        return self.sites.get(page.edition) or self.sites[self.default]
+
+    def helpers_of(self, page: Page) -> dict[str, Callable]:
+        """Return `t` and `format_date` in the page's edition's language."""
+        return self.helpers.get(page.edition) or self.helpers[self.default]
 
     def _problem(self, exc: jinja2.TemplateError, page: Page) -> Problem:
         """Return the Problem for a template error: the layout's file and line, and the page."""
@@ -178,7 +187,7 @@ def link_for(page: Page, mirror: Mirror, assets: Assets) -> Callable[[Any], str]
 
 def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noindex: bool,
                  link: Callable[[Any], str], base_url: str, quoted_base: str, refs: dict,
-                 assets: Assets, canonical_base: str) -> dict[str, Any]:
+                 assets: Assets, canonical_base: str, helpers: dict[str, Callable]) -> dict[str, Any]:
     """Return the template context of a page; `base_url` is the mirror's address, `quoted_base`
     the same percent-encoded and `canonical_base` the address canonical URLs use (real values,
     or slots when renders are shared)."""
@@ -192,6 +201,7 @@ def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noinde
         "article": None,
         "share": (),
         "schema": structured_data(site, page, page.article, base_url, canonical_base, assets.path),
+        **helpers,
     }
     if page.article is not None:
         story = page.article
@@ -238,7 +248,7 @@ class SharedRenderer:
     def __init__(self, renderers: list["Renderer"]):
         self.renderers = renderers
         first = renderers[0]
-        self.config, self.site, self.refs = first.config, first.site, first.refs
+        self.config, self.refs = first.config, first.refs
         # Jinja tests (`is none`, `is string`, ...) look at a value without asking it: a test
         # on a slot taints the render like any other use but a truth test
         self.env = first.env.overlay()
@@ -319,6 +329,7 @@ class SharedRenderer:
                                             Flag(base + 4, truths[base + 4], log)))
         view = MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
                           slot(3), slot(4), tuple(alternates), slot(5))
-        context = page_context(self.site, page, view, slot(6), page.noindex or not r.mirror.robots,
-                               link_for(page, r.mirror, r.assets), url, slot(7), self.refs, r.assets, slot(10))
+        context = page_context(r.site_of(page), page, view, slot(6), page.noindex or not r.mirror.robots,
+                               link_for(page, r.mirror, r.assets), url, slot(7), self.refs, r.assets, slot(10),
+                               r.helpers_of(page))
         return self.env.get_template(page.template).render(context)

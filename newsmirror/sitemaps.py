@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from .config import Config
 from .mirrors import Mirror
@@ -16,6 +16,8 @@ URLSET = '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
 NEWS_SITEMAP = "news-sitemap.xml"
 NEWS_URLSET = ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
                'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">\n')
+URLSET_XHTML = ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+                'xmlns:xhtml="http://www.w3.org/1999/xhtml">\n')
 
 
 def _lastmod(page: Page) -> datetime | None:
@@ -36,7 +38,7 @@ def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_
     for page in pages:
         if page.in_sitemap:
             moment = _lastmod(page)
-            entries.append((mirror.absolute(page.path), moment))
+            entries.append((mirror.absolute(page.path), moment, _alternates(page, mirror)))
     chunks = [entries[i:i + limit] for i in range(0, len(entries), limit)] or [[]]
     if len(chunks) == 1:
         return {"sitemap.xml": _urlset(chunks[0])}
@@ -44,7 +46,7 @@ def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_
     index = ['<?xml version="1.0" encoding="utf-8"?>\n'
              '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n']
     for name, chunk in zip(files, chunks):
-        newest = max((m for _, m in chunk if m), default=None)   # the latest moment, whatever its offset
+        newest = max((m for _, m, _ in chunk if m), default=None)   # the latest moment, whatever its offset
         index.append(f"<sitemap><loc>{escape(mirror.absolute(name))}</loc>"
                      + (f"<lastmod>{newest.isoformat()}</lastmod>" if newest else "") + "</sitemap>\n")
     index += [f"<sitemap><loc>{escape(mirror.absolute(name))}</loc></sitemap>\n" for name in also]
@@ -53,11 +55,23 @@ def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_
     return files
 
 
-def _urlset(entries: list[tuple[str, datetime | None]]) -> bytes:
-    out = ['<?xml version="1.0" encoding="utf-8"?>\n', URLSET]
-    for loc, lastmod in entries:
+def _alternates(page: Page, mirror: Mirror) -> str:
+    """Return the page's language versions on this mirror as xhtml:link elements (hreflang),
+    with x-default pointing at the first (the default language's, when there is one)."""
+    if len(page.translations) < 2:
+        return ""
+    links = [(t.language, mirror.absolute(t.path)) for t in page.translations]
+    links.append(("x-default", links[0][1]))
+    return "".join(f'<xhtml:link rel="alternate" hreflang={quoteattr(lang)} href={quoteattr(url)}/>'
+                   for lang, url in links)
+
+
+def _urlset(entries: list[tuple[str, datetime | None, str]]) -> bytes:
+    out = ['<?xml version="1.0" encoding="utf-8"?>\n',
+           URLSET_XHTML if any(links for _, _, links in entries) else URLSET]
+    for loc, lastmod, links in entries:
         out.append(f"<url><loc>{escape(loc)}</loc>" + (f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod else "")
-                   + "</url>\n")
+                   + links + "</url>\n")
     out.append("</urlset>\n")
     return "".join(out).encode("utf-8")
 

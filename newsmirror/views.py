@@ -121,6 +121,32 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """A version of a page in one language: for hreflang links and the language switcher."""
+
+    language: str
+    name: str                 # the language's name in itself (فارسی)
+    path: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One language edition of the site: its own home, sections and feeds under its folder."""
+
+    code: str
+    path: str                 # "" for the default language, else `fa/`
+    name: str
+    direction: str
+    locale: str
+    title: str
+    tagline: str
+    description: str
+    sections: tuple[Section, ...]
+    is_default: bool
+
+
+@dataclass(frozen=True)
 class Page:
     """One HTML page of the site, ready to render for any mirror."""
 
@@ -144,6 +170,8 @@ class Page:
     section: Section | None = None
     source: str = ""          # the content file or layout a problem on this page is blamed on
     line: int = 0             # and the line there
+    edition: str = ""         # the language edition whose interface and navigation it shows
+    translations: tuple[Translation, ...] = ()   # every language version, this one included
 
     @property
     def output(self) -> str:

@@ -99,7 +99,7 @@ def test_a_build_prints_a_one_line_summary_that_counts_the_files(site):
     match = SUMMARY.fullmatch(result.stdout.rstrip("\n"))
     assert match, result.stdout
     articles, _pages, mirrors, written, removed, unchanged = map(int, match.groups())
-    assert (articles, mirrors, removed, unchanged) == (11, 4, 0, 0)
+    assert (articles, mirrors, removed, unchanged) == (12, 4, 0, 0)
     files = [p for host in [*MIRROR_URLS, "deploy"] for p in (site / "output" / host).rglob("*") if p.is_file()]
     assert written == len(files)   # the mirrors' files and their nginx server blocks
 

@@ -643,7 +643,7 @@ def test_canonical_points_at_the_primary_by_default(output: Path, mirror: Site):
             continue          # test_redirect_canonical_points_at_primary
         assert canonicals(tree) == (PRIMARY.url + page_path(rel),) * 2, rel
         articles += tree.find(".//meta[@property='og:type']").get("content") == "article"
-    assert articles == 11
+    assert articles == 12
 
 
 @pytest.fixture(scope="module")
@@ -780,7 +780,7 @@ def test_feeds_are_valid_and_on_the_mirror(output: Path, mirror: Site):
     feedparser = pytest.importorskip("feedparser")
     root = output / mirror.host
     feeds = feed_files(root)
-    assert len(feeds) == 10
+    assert len(feeds) == 16   # site and 4 sections; the Persian edition and its 2 sections; RSS and Atom
     for path in feeds:
         rel = path.relative_to(root).as_posix()
         parsed = feedparser.parse(path.read_bytes())

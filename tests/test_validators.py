@@ -24,9 +24,11 @@ lxml_html = pytest.importorskip("lxml.html")
 MIRROR_IDS = ["primary", "net", "cdn", "onion"]   # SAMPLE_MIRRORS, in order
 mirrors = pytest.mark.parametrize("mirror", SAMPLE_MIRRORS, ids=MIRROR_IDS)
 
-# With the fixed clock (conftest.FIXED_NOW) the sample publishes 11 articles; the draft
-# (politics/confidence-motion.md) and the scheduled one (politics/spring-session-preview.md) stay out.
-FEED_SIZES = {"": 11, "politics/": 2, "world/": 3, "business/": 3, "culture/": 3}
+# With the fixed clock (conftest.FIXED_NOW) the sample publishes 12 articles, 10 in English and 2 in
+# the Persian edition (fa/); the draft (politics/confidence-motion.md) and the scheduled one
+# (politics/spring-session-preview.md) stay out.
+FEED_SIZES = {"": 10, "politics/": 2, "world/": 2, "business/": 3, "culture/": 3,
+              "fa/": 2, "fa/politics/": 1, "fa/world/": 1}
 UNPUBLISHED_SLUGS = ("confidence-motion", "spring-session-preview")
 ARTICLE = "politics/2026/11/20/harbour-budget-vote/"
 
@@ -353,7 +355,7 @@ def test_sitemap_index_lastmod_is_the_latest_moment_of_its_part(sample_plan):
 
 def fake_article_page(path: str, when: datetime) -> SimpleNamespace:
     """Return the little of a views.Page that sitemap_files reads, for an article page."""
-    return SimpleNamespace(in_sitemap=True, path=path, articles=(), lead=None,
+    return SimpleNamespace(in_sitemap=True, path=path, articles=(), lead=None, translations=(),
                            article=SimpleNamespace(date=when, updated=None))
 
 
@@ -412,7 +414,7 @@ def test_redirect_pages_name_the_primary_target_as_canonical(mirror, output):
         target = site_path_of(urljoin(mirror.absolute(own), refresh), mirror)
         assert target is not None and file_of(target, folder).is_file(), f"{own}: refresh to {refresh}"
         assert url == PRIMARY.absolute(target), f"{own}: canonical {url}"
-    assert redirects == 2   # the two aliases of business/harbour-strike-ends.md
+    assert redirects == 3   # the two aliases of business/harbour-strike-ends.md, the old Persian URL
 
 
 # --- body Markdown that real content uses (found in the digital.gov corpus) -----------------------
