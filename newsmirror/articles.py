@@ -23,7 +23,8 @@ from .yamltext import YamlSyntaxError, parse_yaml
 
 KNOWN_KEYS = frozenset({"title", "date", "updated", "lastmod", "section", "slug", "summary", "tags",
                         "authors", "author", "image", "caption", "alt", "credit", "draft", "expires",
-                        "aliases", "language", "layout", "featured"})
+                        "aliases", "language", "layout", "featured", "translation_key",
+                        "translationKey"})
 WORDS_PER_MINUTE = 230
 
 
@@ -63,6 +64,7 @@ class Article:
     featured: bool
     body: str              # HTML with link tokens (see links.py)
     words: int
+    translation_key: str | None = None   # articles sharing it are translations of each other
     extra: dict = field(compare=False, default_factory=dict)
 
     @property
@@ -94,6 +96,7 @@ class ParseSettings:
     permalink: str
     policy: LinkPolicy
     layouts: frozenset[str]
+    language_paths: tuple[tuple[str, str], ...] = ()   # (code, site path prefix) of each edition
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,14 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
     language = _text(data.get("language"), "language", problem)
     if language and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
         problem("language", f"language: '{language}' is not a language code such as en or fa")
+    key_name = "translation_key" if "translation_key" in data else "translationKey"   # Hugo's spelling
+    translation_key = data.get(key_name)
+    if translation_key is not None and (isinstance(translation_key, bool)
+                                        or not isinstance(translation_key, (str, int))
+                                        or not str(translation_key).strip()):
+        problem(key_name, f"{key_name}: expected text shared by the translations of one article, "
+                          f"like {key_name}: fisheries-talks, got {translation_key!r}")
+        translation_key = None
     layout = _text(data.get("layout"), "layout", problem) or "article"
     if layout + ".html" not in settings.layouts:
         problem("layout", f"layout: no layout '{layout}': there is no layouts/{layout}.html "
@@ -229,11 +240,14 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
     path = None
     if date is not None and slug and section:
         path = _permalink(settings.permalink, section, date.astimezone(zone), slug)
+        prefix = {c.lower(): p for c, p in settings.language_paths}.get(language.lower()) if language else None
+        if path is not None and prefix:
+            path = prefix + path   # an article of another language edition lives under its folder
         if path is None:
             problem("slug", f"slug: '{slug}' would write outside the output folder; use letters, "
                             "digits and '-'")
     use = ShortcodeUse()
-    converted = _converter(settings.layouts_dir, settings.policy).convert(body, body_line, use)
+    converted = _converter(settings.layouts_dir, settings.policy).convert(body, body_line, use, rel.as_posix())
     problems += [Problem(shown, line, message) for line, message in use.errors]
     if problems:
         return Parsed(None, tuple(problems))
@@ -243,7 +257,8 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
         path=path, line=doc.line("slug", default=doc.line("title", default=2)), summary=_plain(summary) if summary else cut_summary(converted.first_paragraph),
         tags=tags, authors=authors, image=image, draft=draft, expires=expires, aliases=aliases,
         language=language, layout=layout, featured=featured, alias_lines=_alias_lines(doc, aliases), body=converted.html,
-        words=converted.words, extra=extra)
+        words=converted.words, extra=extra,
+        translation_key=str(translation_key).strip() if translation_key is not None else None)
     unknown = tuple((name, count, use.first_line[name]) for name, count in sorted(use.unknown.items()))
     return Parsed(article, (), unknown)
 
@@ -435,12 +450,14 @@ def _shortcodes(layouts_dir: Path):
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
     names = {p.stem for p in folder.glob("*.html")} if folder.is_dir() else set()
 
-    def render(name: str, args: list, kwargs: dict, inner: str | None) -> str | None:
+    def render(name: str, args: list, kwargs: dict, inner: str | None, raw: str | None) -> str | None:
         if name not in names:
             return None
         try:
             template = env.get_template(f"{name}.html")
-            return template.render(args=args, kwargs=kwargs, inner=Markup(inner) if inner is not None else None)
+            # `raw`: the text between the tags as written, for layouts that show code (highlight)
+            return template.render(args=args, kwargs=kwargs, inner=Markup(inner) if inner is not None else None,
+                                   raw=raw)
         except jinja2.TemplateError as exc:
             line = getattr(exc, "lineno", None) or template_frame(exc)[1]
             raise RuntimeError(f"layouts/shortcodes/{name}.html:{line}: {exc}") from None

@@ -5,6 +5,7 @@ it is simply not found. SQLite makes every write atomic; a killed build leaves i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import sqlite3
@@ -48,10 +49,13 @@ class BuildCache:
                 # another version of newsmirror wrote it: start afresh rather than trust it
                 db.execute("DROP TABLE IF EXISTS parsed")
                 db.execute("DROP TABLE IF EXISTS outputs")
+                db.execute("DROP TABLE IF EXISTS hashes")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
             db.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, data BLOB)")
             db.execute("CREATE TABLE IF NOT EXISTS outputs (host TEXT, path TEXT, fingerprint TEXT, "
                        "size INTEGER, mtime INTEGER, PRIMARY KEY (host, path))")
+            db.execute("CREATE TABLE IF NOT EXISTS hashes (host TEXT, path TEXT, size INTEGER, "
+                       "mtime INTEGER, sha256 TEXT, PRIMARY KEY (host, path))")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -101,6 +105,33 @@ class BuildCache:
             rows = db.execute("SELECT path, fingerprint, size, mtime FROM outputs WHERE host=?", (host,))
             return {path: (fp, size, mtime) for path, fp, size, mtime in rows}
 
+    def meta(self, key: str) -> Any:
+        """Return a value stored with set_meta, or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM meta WHERE key=?", (f"build:{key}",)).fetchone()
+        return None if row is None else pickle.loads(bytes.fromhex(row[0]))
+
+    def set_meta(self, values: dict[str, Any]) -> None:
+        """Store small values about the last build (picklable)."""
+        with self._connect() as db:
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                           [(f"build:{k}", pickle.dumps(v, protocol=4).hex()) for k, v in values.items()])
+
+    def hashes(self, host: str) -> dict[str, tuple[int, int, str]]:
+        """Return {path: (size, mtime, sha256)} of the files of a mirror as the last build left them."""
+        with self._connect() as db:
+            rows = db.execute("SELECT path, size, mtime, sha256 FROM hashes WHERE host=?", (host,))
+            return {path: (size, mtime, sha) for path, size, mtime, sha in rows}
+
+    def record_hashes(self, host: str, rows: list[tuple[str, int, int, str]], keep: set[str]) -> None:
+        """Store (path, size, mtime, sha256) rows of a mirror and forget files it no longer has."""
+        with self._connect() as db:
+            db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
+                           [(host, *row) for row in rows])
+            known = [p for (p,) in db.execute("SELECT path FROM hashes WHERE host=?", (host,))]
+            db.executemany("DELETE FROM hashes WHERE host=? AND path=?",
+                           [(host, p) for p in known if p not in keep])
+
     def record_outputs(self, host: str, rows: list[tuple[str, str, int, int]], keep: set[str]) -> None:
         """Record what output files were made from; forget paths the site no longer has."""
         with self._connect() as db:
@@ -148,9 +179,15 @@ def signature(value: Any, story_ids: dict[int, str]) -> Any:
     if isinstance(value, dict):
         return tuple(sorted((str(k), repr(signature(v, story_ids))) for k, v in value.items()))
     if is_dataclass(value):
-        return (type(value).__name__,) + tuple(signature(getattr(value, f.name), story_ids)
-                                               for f in fields(value))
+        return (type(value).__name__,) + tuple(signature(getattr(value, name), story_ids)
+                                               for name in _field_names(type(value)))
     return repr(value)
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(kind: type) -> tuple[str, ...]:
+    """Return a dataclass's field names (dataclasses.fields() is slow for tens of thousands of calls)."""
+    return tuple(f.name for f in fields(kind))
 
 
 def digest(*parts: Any) -> str:

@@ -11,11 +11,13 @@ from typing import Callable
 
 from .config import Config, load_config
 from .dates import parse_date
+from .deploy import DeployError
 from .errors import BuildError, Problem
 from .plan import BuildOptions
+from .verify import VerifyError
 from .views import slugify
 
-COMMANDS = ("build", "new", "check", "clean", "serve")
+COMMANDS = ("build", "new", "check", "clean", "serve", "deploy", "verify", "import-hugo")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +92,41 @@ def make_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentP
     sub.add_argument("--now", metavar="DATETIME", help="judge schedules and expiry as of this time "
                                                        "(default: the clock at each rebuild)")
     subs["serve"] = sub
+    sub = commands.add_parser("deploy", help="upload each built mirror to its target (mirrors[].deploy)",
+                              description="Send each built mirror in output/<host>/ to the target set by "
+                                          "its `deploy:` in config.yaml: a local folder, or an rsync "
+                                          "destination (user@host:/path/ over ssh). Only changed files are "
+                                          "sent; assets and new pages go before the pages that link to "
+                                          "them, feeds, sitemaps and the manifest last, and files gone "
+                                          "from the site are deleted at the end. Build first.")
+    _common(sub)
+    sub.add_argument("--mirror", action="append", metavar="HOST", help="deploy only this mirror (repeatable)")
+    sub.add_argument("--dry-run", action="store_true", help="show what would be sent and deleted; send nothing")
+    subs["deploy"] = sub
+    sub = commands.add_parser("verify", help="check a deployed mirror or a folder against its manifest",
+                              description="Fetch a deployed mirror's manifest (/.well-known/newsmirror-"
+                                          "manifest.json) and every file it lists, or read a folder, and "
+                                          "report every file that is missing, different or (in a folder) "
+                                          "extra, and whether the manifest's signature holds. Exit status "
+                                          "1 when anything is wrong.")
+    sub.add_argument("where", metavar="URL-OR-FOLDER", help="e.g. https://www.example.org/ or output/www.example.org")
+    sub.add_argument("--key", type=Path, metavar="PUBLIC_KEY",
+                     help="the outlet's ssh public key (default: signing.public_key of --config, if any)")
+    _common(sub)
+    subs["verify"] = sub
+    sub = commands.add_parser("import-hugo", help="bring a Hugo site's content into this site",
+                              description="Copy the Markdown files of the Hugo site at PATH (its content/ "
+                                          "folder) into this site's content folder with newsmirror front "
+                                          "matter (topics/categories/tags -> tags, expirydate -> expires, "
+                                          "lastmod -> updated, ...). Prints a report of what could not be "
+                                          "mapped and the config.yaml lines the content needs, and writes "
+                                          "both beside the config (hugo-import-report.txt, "
+                                          "hugo-import-config.yaml). Refuses to overwrite any file.")
+    sub.add_argument("path", type=Path, help="the Hugo site's folder (the one with content/)")
+    sub.add_argument("--into", type=Path, metavar="FOLDER",
+                     help="write the files here instead of the content folder (paths.content)")
+    _common(sub)
+    subs["import-hugo"] = sub
     return parser, subs
 
 
@@ -107,10 +144,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     say = _printer(args.quiet)
     try:
+        if args.command == "verify":
+            return run_verify(args, say)
         config = load_config(args.config)
-        return {"build": run_build, "new": run_new, "check": run_check,
-                "clean": run_clean, "serve": run_serve}[args.command](args, config, say)
+        return {"build": run_build, "new": run_new, "check": run_check, "clean": run_clean,
+                "serve": run_serve, "deploy": run_deploy,
+                "import-hugo": run_import_hugo}[args.command](args, config, say)
+    except (DeployError, VerifyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except BuildError as exc:
+        if args.command == "deploy":
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 1
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         errors = sum(1 for p in exc.problems if not p.warning)
@@ -234,4 +281,67 @@ def run_clean(args, config: Config, say) -> int:
         say(f"Removed {folder}")
     if not removed:
         say("Nothing to clean")
+    return 0
+
+
+def run_deploy(args, config: Config, say) -> int:
+    """Deploy each chosen mirror that has a target; return the exit status."""
+    from .deploy import deploy_mirror
+    from .manifest import MANIFEST
+
+    hosts = _hosts(args, config) or [m.host for m in config.mirrors]
+    targets = {t.host: t for t in config.deploy.targets}
+    if not any(h in targets for h in hosts):
+        raise BuildError([Problem(config.path.name, 0, "no mirror has a deploy target: add `deploy: FOLDER` "
+                                                       "or `deploy: user@host:/path/` to a mirror in mirrors:")])
+    problems = []
+    for host in hosts:
+        if host not in targets:
+            say(f"{host}: no deploy target set (mirrors[].deploy); skipped")
+            continue
+        source = config.output_dir / host
+        if not (source / MANIFEST).is_file():
+            problems.append(Problem(config.path.name, 0, f"{host}: output/{host}/ is not built (no manifest); "
+                                                         "run `python build.py` first"))
+            continue
+        try:
+            deploy_mirror(source, targets[host], config.deploy, args.dry_run, say)
+        except DeployError as exc:
+            problems.append(Problem(config.path.name, 0, str(exc)))
+    if problems:
+        raise BuildError(problems)
+    return 0
+
+
+def run_verify(args, say) -> int:
+    """Check a deployed mirror or folder against its manifest; return 1 when anything is wrong."""
+    from .verify import verify
+
+    key = args.key
+    if key is None and args.config.is_file():
+        config = load_config(args.config)
+        key = config.signing.public_key if config.signing else None
+    verdict = verify(args.where, key)
+    for label, files in (("MISSING", verdict.missing), ("CHANGED", verdict.different), ("EXTRA", verdict.extra)):
+        for rel in files:
+            print(f"{label} {rel}")
+    signature = {"good": "good", "bad": "BAD", "unsigned": "none (the manifest is not signed)",
+                 "unchecked": "present, not checked (pass --key with the outlet's public key)"}[verdict.signature]
+    print(f"signature: {signature}" + (f" ({verdict.detail})" if verdict.detail else ""))
+    wrong = len(verdict.missing) + len(verdict.different) + len(verdict.extra)
+    if verdict.ok:
+        say(f"{verdict.where}: all {verdict.files} files match the manifest")
+        return 0
+    print(f"error: {verdict.where}: {wrong} file(s) differ from the manifest of {verdict.files}"
+          + ("; the signature does not hold" if verdict.signature == "bad" else ""), file=sys.stderr)
+    return 1
+def run_import_hugo(args, config: Config, say) -> int:
+    """Import a Hugo site's content; print the report and where it and the config block went."""
+    from .hugoimport import import_hugo
+
+    result = import_hugo(args.path, config, args.into, datetime.now(timezone.utc))
+    say(result.report.rstrip("\n"))
+    say(f"\nWrote {result.written} files ({result.articles} articles, {result.sections} section pages)"
+        f"{f'; {result.left_out} left out' if result.left_out else ''}. Report: "
+        f"{result.report_path.name}; config lines to paste: {result.config_path.name}")
     return 0

@@ -23,6 +23,7 @@ _ALLOWED_HTML = re.compile(
     r"|<script\b[^>]*type=\"application/ld\+json\"[^>]*>.*?</script>"
     r"|<(?P<tag>[a-z]+)\b[^>]*\bdata-newsmirror=\"alternates\"[^>]*>.*?</(?P=tag)>",
     re.IGNORECASE | re.DOTALL)
+_ONION_HEADER = re.compile(r"^[ \t]+Onion-Location:[ \t]*\S+\.onion/\S*[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ def check_leaks(config: Config, hosts: list[str] | None = None) -> LeakReport:
             problems += _former_mentions(text, former, shown)
             if path.name == "mirrors.json" and path.parent == root:
                 continue  # its whole purpose is to list the other addresses
+            if path.name == "_headers" and path.parent == root:
+                text = _ONION_HEADER.sub("", text)   # Tor Browser's offer to switch, like the meta tag
             problems += _mirror_references(text, path.suffix.lower() in (".html", ".htm"), others,
                                            config, mirror, shown)
     return LeakReport(files, len(mirrors), tuple(problems))
@@ -85,7 +88,8 @@ def _mirror_references(text: str, is_html: bool, others: dict[str, Mirror], conf
             if "onion-location" in piece.lower() or "alternates" in piece:
                 ok |= set(others)
             # keep line numbers: replace the allowed piece by as many newlines as it had
-            return "\n" * piece.count("\n") if hosts <= ok else piece
+            # only the outlet's own hosts matter here (JSON-LD also names https://schema.org)
+            return "\n" * piece.count("\n") if hosts & set(others) <= ok else piece
         text = _ALLOWED_HTML.sub(blank, text)
     problems = []
     # a URL can also hide percent-encoded inside another one (a share link's ?url=)

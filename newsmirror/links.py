@@ -16,7 +16,7 @@ from .mirrors import bare_domain
 
 TOKEN_PATH = "\ue000p{}\ue001"   # a link to a site path, made page-relative per page
 TOKEN_ABS = "\ue000a{}\ue001"    # a URL shown as text: the mirror's absolute URL
-TOKEN_REF = "\ue000r{}\ue001"    # a Hugo {{< ref >}} target (hex, so Markdown leaves it alone)
+TOKEN_REF = "\ue000r{}\ue001"    # a content file named by {{< ref >}} or a `.md` link (hex, see ref_token)
 _TOKEN = re.compile("\ue000([par])([^\ue001]*)\ue001")
 _KEEP = ("#", "mailto:", "tel:", "data:", "javascript:", "sms:", "ftp:")
 
@@ -80,6 +80,30 @@ def relative_url(from_path: str, to_path: str) -> str:
     return url or "./"
 
 
+@dataclass(frozen=True)
+class RefUse:
+    """One link to a content file: the target as the index knows it, where, and as written."""
+
+    target: str            # a ref target (`news/x.md#part`, `/news/x.md`), fragment included
+    line: int = 0
+    written: str = ""      # a Markdown link's URL as written (`../x.md`); "" for {{< ref >}}
+
+
+def ref_token(use: RefUse) -> str:
+    """Return the token a body carries for a link to a content file (hex: Markdown leaves it alone)."""
+    fields = [use.target.encode("utf-8").hex(), str(use.line)]
+    if use.written:
+        fields.append(use.written.encode("utf-8").hex())
+    return TOKEN_REF.format(":".join(fields))
+
+
+def _ref_use(payload: str) -> RefUse:
+    target, _, rest = payload.partition(":")
+    line, _, written = rest.partition(":")
+    return RefUse(bytes.fromhex(target).decode("utf-8"), int(line or 0),
+                  bytes.fromhex(written).decode("utf-8") if written else "")
+
+
 def resolve_tokens(html: str, link: Callable[[str], str], absolute: Callable[[str], str],
                    refs: Callable[[str], str | None]) -> str:
     """Return `html` with its tokens replaced: page-relative links, absolute URLs, resolved refs."""
@@ -92,12 +116,21 @@ def resolve_tokens(html: str, link: Callable[[str], str], absolute: Callable[[st
             return link(value)
         if kind == "a":
             return absolute(value)
-        target = refs(bytes.fromhex(value).decode("utf-8"))
-        return link(target) if target is not None else "#"
+        use = _ref_use(value)
+        target = refs(use.target)
+        fragment = use.target.partition("#")[2]
+        if target is None:
+            return "#"
+        return link(target) + (f"#{fragment}" if fragment else "")
 
     return _TOKEN.sub(one, html)
 
 
+def ref_uses(html: str) -> list[RefUse]:
+    """Return the links to content files ({{< ref >}}, `.md` links) in a tokenised body."""
+    return [_ref_use(m.group(2)) for m in _TOKEN.finditer(html) if m.group(1) == "r"]
+
+
 def ref_targets(html: str) -> list[str]:
-    """Return the {{< ref >}} targets named in a tokenised body."""
-    return [bytes.fromhex(m.group(2)).decode("utf-8") for m in _TOKEN.finditer(html) if m.group(1) == "r"]
+    """Return the targets of the links to content files in a tokenised body."""
+    return [use.target for use in ref_uses(html)]

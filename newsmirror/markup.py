@@ -6,17 +6,20 @@ path; `links.resolve_tokens` turns them into page-relative links when a page is 
 
 from __future__ import annotations
 
+import html as html_lib
+import posixpath
 import re
 import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import unquote
 
 import markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
-from .links import TOKEN_REF, LinkPolicy
+from .links import LinkPolicy, RefUse, ref_token
 
 EXTENSIONS = ["tables", "footnotes", "attr_list", "fenced_code", "smarty", "toc", "sane_lists",
               "md_in_html", "def_list", "abbr"]
@@ -42,7 +45,14 @@ class ShortcodeUse:
     errors: list = field(default_factory=list)
 
 
-ShortcodeRenderer = Callable[[str, list, dict, "str | None"], "str | None"]
+# (name, args, kwargs, inner as HTML, inner as written) -> HTML, or None for a name without a layout
+ShortcodeRenderer = Callable[[str, list, dict, "str | None", "str | None"], "str | None"]
+
+
+def find_shortcodes(text: str) -> list[tuple[str, int]]:
+    """Return (name, offset) of every shortcode opened in `text`; closing tags and `{{</* */>}}`
+    comments are not uses."""
+    return [(m["name"], m.start()) for m in _SHORTCODE.finditer(text) if not m["comment"] and not m["close"]]
 
 
 def _split_args(text: str) -> tuple[list[str], dict[str, str]] | None:
@@ -118,12 +128,12 @@ class _ShortcodePreprocessor(Preprocessor):
         args, kwargs = parsed
         if name in ("ref", "relref"):
             target = args[0] if args else kwargs.get("path", "")
-            return TOKEN_REF.format(target.encode("utf-8").hex())
+            return ref_token(RefUse(target, line))
         inner_html = None
         if inner is not None:
             inner_html = _INNER.reset().convert(self.expand(inner, 0)) if inner.strip() else ""
         try:
-            html = self.render(name, args, kwargs, inner_html)
+            html = self.render(name, args, kwargs, inner_html, inner)
         except Exception as exc:  # template errors are user mistakes: reported by the caller
             self.use.errors.append((line, f"shortcode {name}: {exc}"))
             return ""
@@ -166,12 +176,38 @@ class BodyConverter:
                                     extension_configs={"toc": {"slugify": _slugify_heading}})
         self.preprocessor = self.md.preprocessors["newsmirror_shortcodes"]
 
-    def convert(self, text: str, first_line: int, use: ShortcodeUse) -> Body:
-        """Return the body as tokenised HTML; shortcode outcomes are recorded in `use`."""
+    def convert(self, text: str, first_line: int, use: ShortcodeUse, name: str = "") -> Body:
+        """Return the body as tokenised HTML; shortcode outcomes are recorded in `use`.
+
+        `name` is the file's path under content/, which relative `.md` links start from."""
         self.preprocessor.use, self.preprocessor.first_line = use, first_line
         html = self.md.reset().convert(text)
         html = tokenise_links(link_bare_urls(html), self.policy)
+        if ".md" in html:
+            html = link_content_files(html, text, first_line, name)
         return Body(html=html, first_paragraph=first_paragraph_text(html), words=len(_text_of(html).split()))
+
+
+_MD_HREF = re.compile(r"""(?P<pre>\shref\s*=\s*)(?P<q>["'])(?P<url>(?![a-zA-Z][\w+.-]*:|/|#)[^"'?#]*?\.md)"""
+                      r"""(?P<frag>#[^"']*)?(?P=q)""", re.IGNORECASE)
+
+
+def link_content_files(html: str, text: str, first_line: int, name: str) -> str:
+    """Return `html` with relative links to Markdown files (`../2019/x.md#part`, as in a Hugo or
+    GitHub tree) made into tokens naming the content file, resolved from the file at `name`."""
+
+    def one(m: re.Match) -> str:
+        written = html_lib.unescape(m["url"])
+        fragment = html_lib.unescape(m["frag"] or "")
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(name), unquote(written)))
+        # a target outside content/ stays as written, so the warning shows what was meant
+        target = written if joined.startswith("../") else "/" + joined
+        where = text.find(written + fragment)
+        line = first_line + text.count("\n", 0, where) if where >= 0 else first_line
+        token = ref_token(RefUse(target + fragment, line, written + fragment))
+        return f"{m['pre']}{m['q']}{token}{m['q']}"
+
+    return _MD_HREF.sub(one, html)
 
 
 def link_bare_urls(html: str) -> str:

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 _SAFE_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
+# A mirror's address is substituted into shared renders as one text for every context (attribute
+# values, and JSON-LD inside <script>); these characters would need a different escape in each
+_UNSAFE_IN_URL = re.compile(r"[\"'<>&\\`\s\x00-\x1f\x7f]")
 _ONION = re.compile(r"^(?:[a-z0-9-]+\.)*[a-z2-7]{56}\.onion$")
 
 
@@ -24,6 +27,7 @@ class Mirror:
     robots: bool = True
     head_html: str = ""
     index_links: bool = False
+    nginx_root: str | None = None
     is_primary: bool = False
 
     @property
@@ -71,6 +75,10 @@ def parse_mirror_url(raw: str) -> tuple[str, str, str, str] | str:
         prefix += "/"
     if "//" in prefix or "/../" in prefix or "/./" in prefix:
         return f"'{raw}': the path prefix '{prefix}' is not a clean folder path"
+    unsafe = _UNSAFE_IN_URL.search(prefix)
+    if unsafe:
+        return (f"'{raw}': the path prefix has {unsafe.group()!r}, which must be percent-encoded "
+                f"(for example & as %26, a space as %20)")
     return f"{parts.scheme}://{netloc}{prefix}", host, prefix, parts.scheme
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections import defaultdict
@@ -12,17 +13,25 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable
 
+import babel
+
 from .articles import ParseSettings, Parsed, parse_file
+from .assets import Assets, fingerprint_assets
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
                     signature)
-from .config import Config
+from .config import DEPLOY_FOLDER, Config
+from .deploy import DeploySettings
 from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
+from .hosting import deploy_files, headers_file
+from .i18n import date_formatter, load_strings
 from .links import LinkPolicy, ref_targets
+from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
 from .plan import BuildOptions, SitePlan, plan_site
-from .render import Renderer, SharedRenderer, TemplateProblem, format_date_for, make_environment, site_view
+from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
 from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, search_files
-from .sitemaps import cname, mirrors_json, robots_txt, sitemap_files
+from .sitemaps import NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files
+from .unchanged import forget_last_build, input_stamp, remember, still_current
 from .writer import Staging, WriteReport, stage_file
 
 Progress = Callable[[str, int, int], None]
@@ -58,26 +67,50 @@ def build_site(config: Config, options: BuildOptions, hosts: Iterable[str] | Non
 def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Progress, cache: BuildCache,
            started: float) -> BuildResult:
     """Run the stages with an open cache (see build_site)."""
-    parsed = parse_content(config, progress, cache=cache)
+    files = content_files(config)
+    keys = content_keys(config, files)
+    stamp = input_stamp(config, options, [m.host for m in mirrors], keys)
+    current = still_current(cache, config, [m.host for m in mirrors] + [DEPLOY_FOLDER], stamp, options.now)
+    if current is not None:   # same inputs, same clock decisions, output as the last build left it
+        (articles, pages), warnings, count = current
+        return BuildResult(articles, pages, len(mirrors), WriteReport(0, 0, count),
+                           time.perf_counter() - started, warnings)
+    forget_last_build(cache)
+    parsed = parse_content(config, progress, files=files, cache=cache, keys=keys)
     plan, static, warnings = check_and_plan(config, parsed, options)
     staging = Staging(config.output_dir, [m.host for m in mirrors],
-                      [m.host for m in config.mirrors] if hosts is None else None)
+                      [m.host for m in config.mirrors] if hosts is None else None, (DEPLOY_FOLDER,))
+    # every mirror's server config, whichever mirrors this build renders: they come from the config
+    for rel, data in deploy_files(config).items():
+        staging.add(DEPLOY_FOLDER, rel, data)
+    hashed: dict[str, list[tuple[str, str]]] = {}
     report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
-                               fingerprints=page_fingerprints(config, plan, parsed),
-                               search_key=search_fingerprint(config, plan, parsed))
+                               fingerprints=page_fingerprints(config, plan, parsed, static),
+                               search_key=search_fingerprint(config, plan, parsed),
+                               seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
     record_outputs(cache, config, plan, mirrors, staging)
+    hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, _) in staging.digests.items()
+                             if folder == DEPLOY_FOLDER]
+    record_hashes(cache, config, staging, hashed)
     pages = sum(1 for _ in plan.pages)
+    shown = tuple(sorted(set(warnings)))
+    remember(cache, stamp, options.now, parsed, (len(plan.stories), pages), shown)
     return BuildResult(len(plan.stories), pages, len(mirrors), report,
-                       time.perf_counter() - started, tuple(sorted(set(warnings))))
+                       time.perf_counter() - started, shown)
 
 
-def render_and_commit(config: Config, plan: SitePlan, mirrors, static, staging: Staging, progress: Progress,
-                      warnings: list[Problem], **options) -> WriteReport:
-    """Render into `staging` and put it in place; on any problem or error nothing is written."""
+def render_and_commit(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
+                      progress: Progress, warnings: list[Problem], seal: Callable[[], None] | None = None,
+                      **options) -> WriteReport:
+    """Render into `staging` and put it in place; on any problem or error nothing is written.
+
+    `seal` runs once everything is staged (the build adds each mirror's manifest there)."""
     try:
         problems = render_mirrors(config, plan, mirrors, static, staging, progress, **options)
         if problems:
             raise BuildError(problems + warnings)
+        if seal is not None:
+            seal()
     except BaseException:
         staging.abort()
         raise
@@ -85,23 +118,29 @@ def render_and_commit(config: Config, plan: SitePlan, mirrors, static, staging: 
 
 
 def check_and_plan(config: Config, parsed: list[Parsed], options: BuildOptions,
-                   shown: Config | None = None) -> tuple[SitePlan, list[tuple[str, Path]], list[Problem]]:
-    """Return the plan, the static files and the warnings; raise BuildError naming every problem
-    of the content and the plan (`shown` is the config whose paths messages show)."""
+                   shown: Config | None = None) -> tuple[SitePlan, Assets, list[Problem]]:
+    """Return the plan, the static files (fingerprinted) and the warnings; raise BuildError naming
+    every problem of the content and the plan (`shown` is the config whose paths messages show)."""
     problems = [p for item in parsed for p in item.problems]
     warnings = list(_shortcode_warnings(parsed, shown or config))
-    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options)
+    strings, string_problems = load_strings(config)
+    warnings += [p for p in string_problems if p.warning]
+    problems += [p for p in string_problems if not p.warning]
+    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options, strings)
     warnings += [p for p in plan.problems if p.warning]
     problems += [p for p in plan.problems if not p.warning]
     static = list_static(config)
     problems += _static_clashes(plan, static, config)
+    assets, asset_problems = fingerprint_assets(static, config.hosting.fingerprint, (shown or config).root)
+    problems += asset_problems
     if problems:
         raise BuildError(problems + warnings)
-    return plan, static, warnings
+    return plan, assets, warnings
 
 
-def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed]) -> list[str]:
-    """Return, per planned page, a hash of everything its HTML is made from but the mirror.
+def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], assets: Assets) -> list[str]:
+    """Return, per planned page, a hash of everything its HTML is made from but the mirror
+    (the hashed names of static files included: any page may link any of them).
 
     Every story a page shows, its own or another's (listings, related stories, previous and
     next), enters as the hash of its content file: editing one story changes the fingerprint
@@ -109,8 +148,13 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed]) -> l
     key_of = {p.item.source: p.key for p in parsed if p.item is not None}
     story_ids = {id(s): f"{key_of.get(s.source, s.source)}:{s.scheduled}" for s in plan.stories}
     layouts = [p for p in config.layouts_dir.rglob("*") if p.is_file()]
-    base = digest(signature(config, {}), files_fingerprint(layouts, config.layouts_dir),
-                  signature(plan.sections, story_ids))
+    # where mirrors are deployed and how manifests are signed never changes a page; the editions
+    # carry every language's sections and names (navigation, switcher); Babel's version stands
+    # for the date formats it knows
+    pages_config = replace(config, deploy=DeploySettings(), signing=None)
+    base = digest(signature(pages_config, {}), files_fingerprint(layouts, config.layouts_dir),
+                  signature(plan.sections, story_ids), signature(plan.editions, story_ids),
+                  babel.__version__, assets.names)
     out = []
     for page in plan.pages:
         refs = ()
@@ -135,9 +179,67 @@ def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, s
         rows = []
         for (host, rel), fingerprint in staging.fingerprints.items():
             if host == mirror.host:
-                stat = (config.output_dir / host / rel).stat()
+                stat = os.stat(f"{config.output_dir}/{host}/{rel}")
                 rows.append((rel, fingerprint, stat.st_size, stat.st_mtime_ns))
         cache.record_outputs(mirror.host, rows, pages)
+
+
+def stage_manifests(config: Config, mirrors, staging: Staging,
+                    cache: BuildCache) -> dict[str, list[tuple[str, str]]]:
+    """Stage each mirror's manifest (and its signature when a key is set); return the
+    (path, sha256) pairs hashed afresh per host, for the hash cache.
+
+    A file the build left alone is not read again when its size and mtime are those the
+    cache recorded with its hash."""
+    fresh: dict[str, list[tuple[str, str]]] = {}
+    for mirror in mirrors:
+        host = mirror.host
+        known = cache.hashes(host)
+        changed = {rel for h, rel in staging.changed if h == host}
+        files, fresh[host] = {}, []
+        staged, built = f"{staging.folder}/{host}/", f"{config.output_dir}/{host}/"
+        for rel in staging.files[host]:
+            if rel in (MANIFEST, SIGNATURE):
+                continue
+            held = staging.digests.get((host, rel))
+            if held is not None:   # the build held these bytes: no need to read them back
+                files[rel] = held
+                fresh[host].append((rel, held[0]))
+                continue
+            if rel in changed:
+                path = staged + rel
+                stat = os.stat(path)
+            else:
+                path = built + rel
+                stat = os.stat(path)
+                seen = known.get(rel)
+                if seen is not None and (seen[0], seen[1]) == (stat.st_size, stat.st_mtime_ns):
+                    files[rel] = (seen[2], stat.st_size)
+                    continue
+            files[rel] = (file_sha256(path), stat.st_size)
+            fresh[host].append((rel, files[rel][0]))
+        data = manifest_bytes(mirror.url, files)
+        staging.add(host, MANIFEST, data)
+        if config.signing is not None:
+            try:
+                staging.add(host, SIGNATURE, sign(data, config.signing))
+            except SigningError as exc:
+                raise BuildError([Problem(config.path.name, 0, f"signing: {exc}")]) from None
+        # the manifest's own size and mtime are kept too: a rebuild notices it was touched
+        fresh[host] += [(rel, staging.digests[(host, rel)][0]) for rel in (MANIFEST, SIGNATURE)
+                        if (host, rel) in staging.digests]
+    return fresh
+
+
+def record_hashes(cache: BuildCache, config: Config, staging: Staging,
+                  fresh: dict[str, list[tuple[str, str]]]) -> None:
+    """Remember the hash of each file hashed this build, with the size and mtime it now has."""
+    for host, pairs in fresh.items():
+        rows = []
+        for rel, sha in pairs:
+            stat = os.stat(f"{config.output_dir}/{host}/{rel}")
+            rows.append((rel, stat.st_size, stat.st_mtime_ns, sha))
+        cache.record_hashes(host, rows, staging.files[host])
 
 
 def _check_folders(config: Config) -> None:
@@ -175,7 +277,8 @@ def parse_settings(config: Config) -> ParseSettings:
                         tuple((m.host, m.prefix) for m in config.mirrors if m.prefix != "/"),
                         config.preserve)
     return ParseSettings(config.root, config.content_dir, config.layouts_dir, config.site.timezone,
-                         config.permalink, policy, layouts)
+                         config.permalink, policy, layouts,
+                         tuple((lang.code, lang.path) for lang in config.languages if lang.path))
 
 
 def cache_fingerprint(config: Config) -> str:
@@ -190,20 +293,30 @@ def _settings_key(config: Config, settings: ParseSettings) -> str:
     return digest(signature(settings, {}), shortcodes)
 
 
+def content_keys(config: Config, files: list[Path]) -> list[str]:
+    """Return each file's cache key: a hash of its path, its bytes and the parse settings."""
+    salt = _settings_key(config, parse_settings(config))
+    base = len(str(config.content_dir)) + 1
+    out = []
+    for path in files:
+        with open(path, "rb") as f:
+            out.append(content_key(salt, str(path)[base:].replace(os.sep, "/"), f.read()))
+    return out
+
+
 def parse_content(config: Config, progress: Progress, files: list[Path] | None = None,
-                  cache: BuildCache | None = None) -> list[Parsed]:
+                  cache: BuildCache | None = None, keys: list[str] | None = None) -> list[Parsed]:
     """Return every content file (or only `files`) parsed, in order.
 
     With a cache, only files whose bytes (or the settings) changed are converted again; the
-    rest come from the cache. New work runs in two processes on two cores."""
-    every = files is None
+    rest come from the cache. New work runs in two processes on two cores. `keys`, when
+    given, are content_keys(files) of every content file."""
+    every = files is None or keys is not None
     files = content_files(config) if files is None else files
     settings = parse_settings(config)
     if cache is None:
         return _parse_files(files, settings, progress)
-    salt = _settings_key(config, settings)
-    keys = [content_key(salt, path.relative_to(config.content_dir).as_posix(), path.read_bytes())
-            for path in files]
+    keys = content_keys(config, files) if keys is None else keys
     known = cache.parsed(keys)
     missing = [(path, key) for path, key in zip(files, keys) if key not in known]
     fresh = _parse_files([path for path, _ in missing], settings, progress)
@@ -255,12 +368,15 @@ def _shortcode_warnings(parsed: list[Parsed], config: Config) -> Iterable[Proble
 
 
 def list_static(config: Config) -> list[tuple[str, Path]]:
-    """Return (site path, file) for everything under static/, sorted."""
+    """Return (site path, file) for everything under static/ (hidden files and folders skipped,
+    but for .well-known/), sorted."""
     if not config.static_dir.is_dir():
         return []
     out = []
     for folder, dirs, names in os.walk(config.static_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # hidden folders are skipped, but for .well-known/ (security.txt, domain verification)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         or (d == ".well-known" and Path(folder) == config.static_dir))
         for name in names:
             if not name.startswith("."):
                 path = Path(folder) / name
@@ -268,7 +384,8 @@ def list_static(config: Config) -> list[tuple[str, Path]]:
     return sorted(out)
 
 
-GENERATED = ("feed.xml", "atom.xml", "sitemap.xml", "robots.txt", "mirrors.json", "CNAME")
+GENERATED = ("feed.xml", "atom.xml", "sitemap.xml", NEWS_SITEMAP, "robots.txt", "mirrors.json", "CNAME",
+             "_headers", MANIFEST, SIGNATURE)
 
 
 def _static_clashes(plan: SitePlan, static: list[tuple[str, Path]], config: Config) -> list[Problem]:
@@ -289,18 +406,18 @@ PARALLEL_RENDER_FROM = 400   # pages x mirrors below which one process is faster
 class _Rendered:
     """What rendering a slice of pages did: (host, output path, changed) per file, and problems."""
 
-    files: tuple[tuple[str, str, bool, str | None], ...]   # host, path, changed, fingerprint
+    # host, path, changed, fingerprint, (sha256, size)
+    files: tuple[tuple[str, str, bool, str | None, tuple[str, int]], ...]
     problems: tuple[Problem, ...]
 
 
 class _RenderJob:
     """Everything needed to render any page for any mirror; one per process."""
 
-    def __init__(self, config: Config, plan: SitePlan, mirrors, staging: Path):
+    def __init__(self, config: Config, plan: SitePlan, mirrors, staging: Path, assets: Assets):
         env = make_environment(config)
-        site = site_view(config, plan.sections)
         self.plan, self.staging = plan, staging
-        renderers = [Renderer(config, env, site, m, plan.refs) for m in mirrors]
+        renderers = [Renderer(config, env, plan, m, assets) for m in mirrors]
         self.targets = [(m.host, config.output_dir / m.host, r) for m, r in zip(mirrors, renderers)]
         self.shared = SharedRenderer(renderers)
         self.sharing = len(mirrors) > 1
@@ -346,18 +463,19 @@ class _RenderJob:
                 continue
             for target, fingerprint in targets:
                 host, root, _ = self.targets[target]
+                data = rendered[target]
                 files.append((host, page.output,
-                              stage_file(self.staging, root, host, page.output, rendered[target],
-                                         self.seen_dirs), fingerprint))
+                              stage_file(self.staging, root, host, page.output, data, self.seen_dirs),
+                              fingerprint, (hashlib.sha256(data).hexdigest(), len(data))))
         return _Rendered(tuple(files), tuple(problems))
 
 
-def _untouched(path: Path, recorded: tuple[str, int, int] | None, fingerprint: str) -> bool:
+def _untouched(path: str, recorded: tuple[str, int, int] | None, fingerprint: str) -> bool:
     """Return whether the file was made from `fingerprint` and nobody changed it since."""
     if recorded is None or recorded[0] != fingerprint:
         return False
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return False
     return (stat.st_size, stat.st_mtime_ns) == (recorded[1], recorded[2])
@@ -374,7 +492,7 @@ def _run_in_worker(tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> _Re
     return _WORKER_JOB[0].run(tasks)
 
 
-def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Staging,
+def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
                    progress: Progress, keep: frozenset[str] = frozenset(), cache: BuildCache | None = None,
                    fingerprints: list[str] | None = None, search_key: str | None = None) -> list[Problem]:
     """Render every page, feed and file for each mirror into `staging`; return template problems.
@@ -394,14 +512,14 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
         for target, mirror in enumerate(mirrors):
             fingerprint = digest(fingerprints[index], mirror_keys[target]) if fingerprints else None
             # a page made from exactly these inputs, whose file nobody touched since, is done
-            if fingerprint and _untouched(config.output_dir / mirror.host / page.output,
+            if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{page.output}",
                                           prior.get(mirror.host, {}).get(page.output), fingerprint):
                 staging.record(mirror.host, page.output, False)
             else:
                 targets.append((target, fingerprint))
         if targets:
             tasks.append((index, targets))
-    job = _RenderJob(config, plan, mirrors, staging.folder)
+    job = _RenderJob(config, plan, mirrors, staging.folder, static)
     job.verify_sharing(tasks)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
@@ -417,8 +535,9 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
     try:
         done = 0
         for result in results:
-            for host, rel, changed, fingerprint in result.files:
+            for host, rel, changed, fingerprint, digest_size in result.files:
                 staging.record(host, rel, changed)
+                staging.digests[(host, rel)] = digest_size
                 if fingerprint is not None:
                     staging.fingerprints[(host, rel)] = fingerprint
             problems += result.problems
@@ -430,21 +549,27 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static, staging: Sta
     if problems:
         return problems[:51]
     newest = plan.stories[0].date if plan.stories else None
-    static_bytes = [(rel, path.read_bytes()) for rel, path in static]
+    hashed = {h for _, h in static.names}
+    others = {page.output for page in plan.pages} | {rel for rel, _ in static.files if rel not in hashed} \
+        | {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
     search = _SearchFiles(config, plan, search_key)
     for mirror in mirrors:
         for feed in plan.feeds:
-            staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs))
-            staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs))
+            staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static))
+            staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, static))
         for rel, data in sitemap_files(plan.pages, mirror).items():
             staging.add(mirror.host, rel, data)
+        # written on every build like the feeds, never kept by fingerprint: it depends on the clock
+        staging.add(mirror.host, NEWS_SITEMAP, news_sitemap(plan.news, mirror, config.site.title))
         staging.add(mirror.host, "robots.txt", robots_txt(mirror))
         staging.add(mirror.host, "mirrors.json", mirrors_json(config, newest))
         domain_file = cname(mirror)
         if domain_file is not None:
             staging.add(mirror.host, "CNAME", domain_file)
         search.stage(staging, mirror.host, prior.get(mirror.host, {}))
-        for rel, data in static_bytes:
+        staging.add(mirror.host, "_headers", headers_file(config, mirror, static, others))
+        staging.add(mirror.host, ".nojekyll", b"")   # GitHub Pages: serve files as they are, no Jekyll
+        for rel, data in static.files:
             staging.add(mirror.host, rel, data)
     return problems
 
@@ -472,7 +597,7 @@ class _SearchFiles:
                     staging.fingerprints[(host, rel)] = digest(self.key, rel)
                 return
         if self.files is None:
-            self.files = search_files(self.plan.stories, format_date_for(self.config.zone))
+            self.files = search_files(self.plan.stories, date_formatter(self.config.zone, self.config.site.locale))
         for rel, data in self.files.items():
             staging.add(host, rel, data)
             if self.key is not None:

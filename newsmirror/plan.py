@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import posixpath
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from .articles import Article, SectionPage
-from .config import Config, direction_of
+from .config import Config, LanguageInfo, direction_of
 from .errors import Problem
-from .links import ref_targets
+from .i18n import Strings, language_name, month_label
+from .links import ref_uses
 from .related import plan_neighbours
 from .search import FOLDER as SEARCH_PATH
-from .views import (Author, Crumb, Feed, Group, Page, Pagination, Section, Story, Term, slugify)
+from .views import (Author, Crumb, Edition, Feed, Group, Page, Pagination, Section, Story, Term, Translation,
+                    slugify)
 
 HOME_LATEST = 12
 HOME_PER_SECTION = 4
 HOME_CRUMB = "News"
 SEARCH_LAYOUT = "search.html"   # the search page and its index are built when the layouts have it
+NEWS_WINDOW = timedelta(days=2)   # Google News reads articles published in the last two days
+NEWS_LIMIT = 1000                 # and at most 1,000 per news sitemap
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class FeedPlan:
     atom_path: str
     page_path: str
     stories: tuple[Story, ...]
+    language: str = ""        # the feed's language (the site's if empty)
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,9 @@ class SitePlan:
     sections: tuple[Section, ...]
     refs: dict
     problems: tuple[Problem, ...]
+    news: tuple[Story, ...] = ()   # the news sitemap's articles: published in the NEWS_WINDOW
+    editions: tuple[Edition, ...] = ()
+    strings: Strings | None = None
 
 
 def is_published(article: Article, options: BuildOptions, config: Config) -> bool:
@@ -65,75 +74,164 @@ def is_published(article: Article, options: BuildOptions, config: Config) -> boo
     return True
 
 
-def plan_site(config: Config, items: Iterable[Article | SectionPage], options: BuildOptions) -> SitePlan:
+def plan_site(config: Config, items: Iterable[Article | SectionPage], options: BuildOptions,
+              strings: Strings | None = None) -> SitePlan:
     """Return the site plan: every page, with duplicate output paths reported as problems."""
     items = list(items)
+    strings = strings or Strings(config.languages[0].code)
     section_pages = {i.section: i for i in items if isinstance(i, SectionPage)}
     articles = sorted((i for i in items if isinstance(i, Article) and is_published(i, options, config)),
                       key=lambda a: (-a.date.timestamp(), a.path, a.source))
-    sections = _sections(config, articles, section_pages)
-    by_key = {s.key: s for s in sections}
+    by_edition: dict[str, list[Article]] = defaultdict(list)
+    for article in articles:
+        by_edition[config.language(article.language).code].append(article)
+    editions = tuple(_edition(config, lang, by_edition[lang.code], section_pages) for lang in config.languages)
+    edition_of = {e.code: e for e in editions}
     authors = {a.key: a for a in config.authors}
-    stories = tuple(_story(a, config, by_key[a.section], authors, options) for a in articles)
+    sections_of = {e.code: {s.key: s for s in e.sections} for e in editions}
+    story_of = {id(a): _story(a, config, sections_of[config.language(a.language).code][a.section], authors,
+                              options) for a in articles}
+    stories = tuple(story_of[id(a)] for a in articles)
+    translations, problems = _translations(articles, stories, editions)
     pages: list[Page] = []
-    feeds = [FeedPlan(config.site.title, "feed.xml", "atom.xml", "", stories[:config.feed_size])]
-    site_feeds = (Feed(f"{config.site.title} (RSS)", "feed.xml", "application/rss+xml"),
-                  Feed(f"{config.site.title} (Atom)", "atom.xml", "application/atom+xml"))
-    lang, direction = config.site.language, config.site.direction
-    common = dict(language=lang, direction=direction)
-    home = Crumb(HOME_CRUMB, "")
+    feeds: list[FeedPlan] = []
+    default = editions[0]
+    common = dict(language=default.code, direction=default.direction, edition=default.code)
+    home = Crumb(_crumb(strings, default), default.path)
 
-    for story, near in zip(stories, plan_neighbours(stories)):
-        crumbs = (home, Crumb(story.section.title, story.section.path), Crumb(story.title, story.path))
+    for article, story, near in zip(articles, stories, plan_neighbours(stories)):
+        edition = edition_of[config.language(article.language).code]
+        crumbs = (Crumb(_crumb(strings, edition), edition.path), Crumb(story.section.title, story.section.path),
+                  Crumb(story.title, story.path))
         pages.append(Page("article", story.path, story.layout + ".html", story.title, story.summary,
-                          crumbs, feeds=site_feeds, language=story.language, direction=story.direction,
-                          article=story, section=story.section, source=story.source, line=story.line,
+                          crumbs, feeds=_site_feeds(edition), language=story.language,
+                          direction=story.direction, article=story, section=story.section,
+                          source=story.source, line=story.line, edition=edition.code,
+                          translations=translations.get(id(story), ()),
                           related=near.related, previous=near.previous, next=near.next))
-    pages.append(_home(config, stories, sections, site_feeds, common))
-    for section in sections:
-        listed = tuple(s for s in stories if s.section.key == section.key)
-        sfeeds = (Feed(f"{section.title} (RSS)", section.path + "feed.xml", "application/rss+xml"),
-                  Feed(f"{section.title} (Atom)", section.path + "atom.xml", "application/atom+xml"))
-        feeds.append(FeedPlan(f"{config.site.title}: {section.title}", section.path + "feed.xml",
-                              section.path + "atom.xml", section.path, listed[:config.feed_size]))
-        pages += _paginate("section", section.path, section.title, section.description, listed,
-                           (home, Crumb(section.title, section.path)), config.page_size,
-                           feeds=sfeeds, section=section, **common)
-    pages += _term_pages("tag", "tags/", "Tags", [(t, s) for s in stories for t in s.tags],
+    for edition in editions:
+        listed = tuple(story_of[id(a)] for a in by_edition[edition.code])
+        pages += _edition_pages(config, edition, editions, listed, feeds, strings)
+    tr = strings.translator(default.code, default.locale)   # the shared pages speak the default language
+    pages += _term_pages("tag", "tags/", tr("Tags"), [(t, s) for s in stories for t in s.tags],
                          home, config, common)
-    pages += _term_pages("author", "authors/", "Authors", [(a, s) for s in stories for a in s.authors],
+    pages += _term_pages("author", "authors/", tr("Authors"), [(a, s) for s in stories for a in s.authors],
                          home, config, common)
-    pages += _archive_pages(stories, home, config, common)
-    pages.append(Page("404", "404.html", "404.html", "Page not found", noindex=True, **common))
+    pages += _archive_pages(stories, home, config, common, tr("Archive"))
+    pages.append(Page("404", "404.html", "404.html", tr("Page not found"), noindex=True, **common))
     if (config.layouts_dir / SEARCH_LAYOUT).is_file():
         # results pages are for readers, not search engines: noindex keeps it out of the sitemap
-        pages.append(Page("search", SEARCH_PATH, SEARCH_LAYOUT, "Search",
+        pages.append(Page("search", SEARCH_PATH, SEARCH_LAYOUT, tr("Search"),
                           f"Search every article of {config.site.title}.",
-                          (home, Crumb("Search", SEARCH_PATH)), noindex=True, **common))
+                          (home, Crumb(tr("Search"), SEARCH_PATH)), noindex=True, **common))
     for item in [*(section_pages.values()), *articles]:
         target = item.path if isinstance(item, Article) else (
-            by_key[item.section].path if item.section in by_key else "")
+            sections_of[default.code][item.section].path if item.section in sections_of[default.code] else "")
         for alias, line in zip(item.aliases, item.alias_lines):
             pages.append(Page("redirect", alias, "redirect.html", item.title or config.site.title,
                               target=target, noindex=True, source=item.source, line=line, **common))
-    problems = _duplicate_paths(pages)
+    problems += _duplicate_paths(pages)
     refs, ref_problems = _resolve_refs(items, articles)
-    return SitePlan(tuple(pages), tuple(feeds), stories, sections, refs, tuple(problems + ref_problems))
+    return SitePlan(tuple(pages), tuple(feeds), stories, default.sections, refs,
+                    tuple(problems + ref_problems), news=recent_news(stories, options.now),
+                    editions=editions, strings=strings)
 
 
-def _sections(config: Config, articles: list[Article], section_pages: dict) -> tuple[Section, ...]:
-    """Return configured sections in order, then any others articles use, by name."""
+def recent_news(stories: tuple[Story, ...], now: datetime) -> tuple[Story, ...]:
+    """Return the newest published stories dated in the two days up to `now` (drafts and
+    scheduled stories a preview shows are not news yet)."""
+    since = now - NEWS_WINDOW
+    recent = (s for s in stories if since <= s.date <= now and not s.draft and not s.scheduled)
+    return tuple(recent)[:NEWS_LIMIT]
+
+
+def _crumb(strings: Strings, edition: Edition) -> str:
+    """Return the home crumb's title in the edition's language."""
+    return strings.translator(edition.code, edition.locale)(HOME_CRUMB)
+
+
+def _site_feeds(edition: Edition) -> tuple[Feed, Feed]:
+    """Return the feeds of an edition's home, as its pages advertise them."""
+    return (Feed(f"{edition.title} (RSS)", edition.path + "feed.xml", "application/rss+xml"),
+            Feed(f"{edition.title} (Atom)", edition.path + "atom.xml", "application/atom+xml"))
+
+
+def _edition_pages(config: Config, edition: Edition, editions: tuple[Edition, ...], stories: tuple[Story, ...],
+                   feeds: list[FeedPlan], strings: Strings) -> list[Page]:
+    """Return an edition's home and section pages, and add its feeds to `feeds`."""
+    common = dict(language=edition.code, direction=edition.direction, edition=edition.code)
+    many = len(editions) > 1
+    feeds.append(FeedPlan(edition.title, edition.path + "feed.xml", edition.path + "atom.xml", edition.path,
+                          stories[:config.feed_size], edition.code, edition.description))
+    homes = tuple(Translation(e.code, e.name, e.path, e.title) for e in editions) if many else ()
+    pages = [_home(edition, stories, _site_feeds(edition), _crumb(strings, edition), homes, common)]
+    home = Crumb(_crumb(strings, edition), edition.path)
+    for section in edition.sections:
+        listed = tuple(s for s in stories if s.section.key == section.key)
+        sfeeds = (Feed(f"{section.title} (RSS)", section.path + "feed.xml", "application/rss+xml"),
+                  Feed(f"{section.title} (Atom)", section.path + "atom.xml", "application/atom+xml"))
+        feeds.append(FeedPlan(f"{edition.title}: {section.title}", section.path + "feed.xml",
+                              section.path + "atom.xml", section.path, listed[:config.feed_size],
+                              edition.code, edition.description))
+        others = tuple(Translation(e.code, e.name, s.path, s.title) for e in editions
+                       for s in e.sections if s.key == section.key)
+        listing = _paginate("section", section.path, section.title, section.description, listed,
+                            (home, Crumb(section.title, section.path)), config.page_size,
+                            feeds=sfeeds, section=section, **common)
+        pages += [replace(listing[0], translations=others if len(others) > 1 else ()), *listing[1:]]
+    return pages
+
+
+def _edition(config: Config, lang: LanguageInfo, articles: list[Article], section_pages: dict) -> Edition:
+    """Return a language edition with its sections: for the default language every configured
+    section, for another those it translates or has articles in; then any others its articles use."""
+    translated = {s.key: s for s in lang.sections}
+    used = {a.section for a in articles}
     out = []
     for info in config.sections:
-        page = section_pages.get(info.key)
-        out.append(Section(info.key, info.title, info.key + "/",
-                           info.description or (page.description if page and page.description else "")))
+        if not lang.is_default and info.key not in translated and info.key not in used:
+            continue
+        own = translated.get(info.key)
+        page = section_pages.get(info.key) if lang.is_default else None
+        description = (own.description if own and own.description else "") or info.description or (
+            page.description if page and page.description else "")
+        out.append(Section(info.key, own.title if own else info.title, lang.path + info.key + "/", description))
     known = {s.key for s in out}
-    for key in sorted({a.section for a in articles} - known):
+    for key in sorted(used - known):
         page = section_pages.get(key)
         title = page.title if page and page.title else key.replace("-", " ").replace("_", " ").title()
-        out.append(Section(key, title, key + "/", page.description or "" if page else ""))
-    return tuple(out)
+        out.append(Section(key, title, lang.path + key + "/", page.description or "" if page else ""))
+    return Edition(lang.code, lang.path, language_name(lang.code), lang.direction, lang.locale, lang.title,
+                   lang.tagline, lang.description, tuple(out), lang.is_default)
+
+
+def _translations(articles: list[Article], stories: tuple[Story, ...],
+                  editions: tuple[Edition, ...]) -> tuple[dict, list[Problem]]:
+    """Return {id(story): every version, itself included} for stories whose articles share a
+    translation_key, and a warning for a key used twice in one language."""
+    order = {e.code: i for i, e in enumerate(editions)}
+    groups: dict[str, list[Story]] = defaultdict(list)
+    problems = []
+    for article, story in zip(articles, stories):
+        key = article.translation_key
+        if key is None:
+            continue
+        clash = next((s for s in groups[key] if s.language == story.language), None)
+        if clash is not None:
+            problems.append(Problem(story.source, story.line, f"translation_key '{key}' is already used by "
+                                                              f"{clash.source} in the same language "
+                                                              f"({story.language}); this one is not linked "
+                                                              "as its translation", warning=True))
+            continue
+        groups[key].append(story)
+    out = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda s: (order.get(s.language, len(order)), s.language))
+        versions = tuple(Translation(s.language, language_name(s.language), s.path, s.title) for s in members)
+        out.update((id(s), versions) for s in members)
+    return out, problems
 
 
 def _story(article: Article, config: Config, section: Section, authors: dict,
@@ -155,16 +253,17 @@ def _story(article: Article, config: Config, section: Section, authors: dict,
                     scheduled=article.date > options.now)
 
 
-def _home(config: Config, stories: tuple[Story, ...], sections, feeds, common) -> Page:
-    """Return the home page: a lead story, the latest, and a block per section."""
+def _home(edition: Edition, stories: tuple[Story, ...], feeds, crumb: str, homes, common) -> Page:
+    """Return an edition's home page: a lead story, the latest, and a block per section."""
     lead = next((s for s in stories if s.featured), None) or next(
         (s for s in stories if s.image), None) or (stories[0] if stories else None)
     latest = tuple(s for s in stories if s is not lead)[:HOME_LATEST]
     groups = tuple(Group(sec.title, sec.path, section=sec,
                          articles=tuple(s for s in stories if s.section.key == sec.key)[:HOME_PER_SECTION])
-                   for sec in sections)
-    return Page("home", "", "home.html", config.site.title, config.site.description,
-                (Crumb(HOME_CRUMB, ""),), latest, feeds=feeds, groups=groups, lead=lead, **common)
+                   for sec in edition.sections)
+    return Page("home", edition.path, "home.html", edition.title, edition.description,
+                (Crumb(crumb, edition.path),), latest, feeds=feeds, groups=groups, lead=lead,
+                translations=homes, **common)
 
 
 def _paginate(kind: str, path: str, title: str, description: str, stories: tuple[Story, ...],
@@ -210,7 +309,8 @@ def _term_pages(kind: str, root: str, title: str, pairs: list, home: Crumb, conf
     return pages
 
 
-def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, common: dict) -> list[Page]:
+def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, common: dict,
+                   title: str) -> list[Page]:
     """Return the archive index, a page per year and a page per month (paginated)."""
     zone = config.zone
     years: dict[str, list] = defaultdict(list)
@@ -219,7 +319,7 @@ def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, comm
         local = story.date.astimezone(zone)
         years[f"{local.year:04d}"].append(story)
         months[(f"{local.year:04d}", f"{local.month:02d}")].append(story)
-    root = Crumb("Archive", "archive/")
+    root = Crumb(title, "archive/")
     pages, groups = [], []
     for year in sorted(years, reverse=True):
         ypath = f"archive/{year}/"
@@ -228,11 +328,11 @@ def _archive_pages(stories: tuple[Story, ...], home: Crumb, config: Config, comm
                            config.page_size, **common)
         for (y, m) in sorted((k for k in months if k[0] == year), reverse=True):
             mpath = f"archive/{y}/{m}/"
-            label = months[(y, m)][0].date.astimezone(zone).strftime("%B %Y")
+            label = month_label(months[(y, m)][0].date.astimezone(zone), config.site.locale)
             groups.append(Group(label, mpath, len(months[(y, m)])))
             pages += _paginate("month", mpath, label, "", tuple(months[(y, m)]),
                                (home, root, Crumb(y, ypath), Crumb(label, mpath)), config.page_size, **common)
-    pages.append(Page("archive", "archive/", "list.html", "Archive", "", (home, root),
+    pages.append(Page("archive", "archive/", "list.html", title, "", (home, root),
                       groups=tuple(groups), **common))
     return pages
 
@@ -254,33 +354,43 @@ def _duplicate_paths(pages: list[Page]) -> list[Problem]:
 
 
 def _resolve_refs(items: list, published: list[Article]) -> tuple[dict, list[Problem]]:
-    """Return {ref target: site path} for every {{< ref >}} in published bodies, and warnings."""
+    """Return {target: site path} for every link to a content file in published bodies
+    ({{< ref >}} and relative `.md` links), and a warning per target that names no article."""
     index: dict[str, str] = {}
     for item in items:
         if isinstance(item, Article):
             for key in _ref_keys(item.name):
                 index.setdefault(key, item.path)
     refs: dict[str, str | None] = {}
-    missing: dict[str, list[str]] = {}
+    missing: dict[str, list] = {}
     for article in published:
-        for target in ref_targets(article.body):
-            path = next((index[k] for k in _ref_keys(target) if k in index), None)
-            refs[target] = path
+        for use in ref_uses(article.body):
+            path = next((index[k] for k in _ref_keys(use.target.partition("#")[0]) if k in index), None)
+            refs[use.target] = path
             if path is None:
-                missing.setdefault(target, []).append(article.source)
-    problems = [Problem(sources[0], 0, f"{{{{< ref \"{target}\" >}}}} names no article (in {len(sources)} "
-                                       "file(s)); the link points nowhere until the target exists",
-                        warning=True)
-                for target, sources in missing.items()]
+                missing.setdefault(use.target, []).append((article.source, use))
+    problems = []
+    for target, found in missing.items():
+        source, use = found[0]
+        files = len({s for s, _ in found})
+        if use.written:
+            what = (f"link ({use.written}) names no article"
+                    + (f" (no content/{target.lstrip('/').partition('#')[0]})" if target.startswith("/") else ""))
+        else:
+            what = f"{{{{< ref \"{target}\" >}}}} names no article"
+        problems.append(Problem(source, use.line, f"{what} (in {files} file(s)); the link points nowhere "
+                                                  "until the target exists", warning=True))
     return refs, problems
 
 
 def _ref_keys(name: str) -> list[str]:
-    """Return the spellings a ref target can match an article by (path, with or without .md)."""
+    """Return the spellings a ref target can match an article by: a path from content/ (with or
+    without .md), or, unless it starts with / (a path from content/ only, as in Hugo), its file name."""
+    absolute = name.strip().startswith("/")
     clean = name.strip().strip("/")
     parts = clean.split("/")
     if parts and parts[0] == "content":
         parts = parts[1:]
     joined = "/".join(parts)
     stem = joined[:-3] if joined.endswith(".md") else joined
-    return [stem, stem.rsplit("/", 1)[-1]]
+    return [stem] if absolute else [stem, stem.rsplit("/", 1)[-1]]

@@ -80,7 +80,8 @@ def preview_config(config: Config, host: str | None, url: str, output_dir: Path)
     """Return `config` with the previewed mirror (the primary if `host` is None) moved to `url`
     and the output in `output_dir`, and that mirror.
 
-    The mirror keeps its host (its folder name, onion-ness); canonical URLs point at the preview."""
+    The mirror keeps its host (its folder name, onion-ness); canonical URLs point at the preview.
+    Static files keep their names: nothing caches the preview, and a CSS edit then renders no page."""
     mirror = config.primary if host is None else config.mirror(host)
     if mirror is None:
         known = ", ".join(m.host for m in config.mirrors)
@@ -88,7 +89,7 @@ def preview_config(config: Config, host: str | None, url: str, output_dir: Path)
                                                  f"(mirrors: {known})")])
     local = replace(mirror, url=url, prefix="/", scheme="http", canonical="self")
     return replace(config, mirrors=tuple(local if m is mirror else m for m in config.mirrors),
-                   output_dir=output_dir), local
+                   output_dir=output_dir, hosting=replace(config.hosting, fingerprint=())), local
 
 
 def stories_of(page: Page) -> set[str]:
@@ -147,11 +148,11 @@ class PreviewBuild:
         now = self.options.now or datetime.now(timezone.utc)
         options = BuildOptions(now=now, drafts=self.options.drafts, future=self.options.future)
         plan, static, warnings = check_and_plan(config, parsed, options, self.base)
-        keep = self._unchanged(plan)
+        keep = self._unchanged(plan, static.names)
         staging = Staging(config.output_dir, [mirror.host])
         report = render_and_commit(config, plan, [mirror], static, staging, progress, warnings, keep=keep)
         self.written = {p.output: p for p in plan.pages}
-        self.context = (plan.sections, plan.refs)
+        self.context = (plan.sections, plan.refs, plan.editions, static.names)
         self.extras = {s.source: s.extra for s in plan.stories}
         return Rebuilt(len(plan.pages), len(plan.pages) - len(keep), report,
                        time.perf_counter() - started, tuple(sorted(set(warnings))))
@@ -177,9 +178,10 @@ class PreviewBuild:
             del self.parsed[path]
         return [self.parsed[p][1] for p in files]
 
-    def _unchanged(self, plan) -> frozenset[str]:
-        """Return the output paths of pages exactly as last written (none after a layout change)."""
-        if self.written is None or (plan.sections, plan.refs) != self.context:
+    def _unchanged(self, plan, asset_names: tuple) -> frozenset[str]:
+        """Return the output paths of pages exactly as last written (none after a layout change,
+        or once a static file has a new hashed name)."""
+        if self.written is None or (plan.sections, plan.refs, plan.editions, asset_names) != self.context:
             return frozenset()
         edited = {s.source for s in plan.stories if self.extras.get(s.source) != s.extra}
         return frozenset(p.output for p in plan.pages

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import quote
@@ -11,11 +10,15 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from .assets import Assets
 from .config import Config
 from .errors import Problem, display_path, template_frame
 from .links import relative_url, resolve_tokens
 from .mirrors import Mirror
-from .views import Page, Section
+from .i18n import Strings, date_formatter
+from .plan import SitePlan
+from .structured import json_ld, structured_data
+from .views import Page, Section, Translation
 
 SHARE_TARGETS = (
     ("E-mail", "mailto:?subject={title}&body={url}"),
@@ -25,6 +28,7 @@ SHARE_TARGETS = (
     ("X", "https://x.com/intent/post?url={url}&text={title}"),
     ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?url={url}"),
     ("Bluesky", "https://bsky.app/intent/compose?text={title}%20{url}"),
+    ("Reddit", "https://www.reddit.com/submit?url={url}&title={title}"),
 )
 
 
@@ -40,8 +44,11 @@ class SiteView:
     logo: str | None
     copyright: str
     sections: tuple[Section, ...]
+    twitter: str | None = None
     feed_path: str = "feed.xml"
     atom_path: str = "atom.xml"
+    path: str = ""                                 # the edition's home
+    languages: tuple[Translation, ...] = ()        # every edition's home, when there are several
 
 
 @dataclass(frozen=True)
@@ -85,42 +92,42 @@ class TemplateProblem(Exception):
         self.problem = problem
 
 
-def format_date_for(zone) -> Callable[..., str]:
-    """Return the `format_date` template function showing times in the site's zone."""
-
-    def format_date(moment: datetime, style: str = "long") -> str:
-        local = moment.astimezone(zone)
-        if style == "short":
-            return f"{local.day} {local:%b %Y}"
-        if style == "datetime":
-            return f"{local.day} {local:%B %Y, %H:%M}"
-        return f"{local.day} {local:%B %Y}"
-
-    return format_date
-
-
 def make_environment(config: Config) -> jinja2.Environment:
     """Return the Jinja2 environment for the site's layouts (autoescape, undefined is an error)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(config.layouts_dir)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
-    env.globals["format_date"] = format_date_for(config.zone)
+    env.globals["format_date"] = date_formatter(config.zone, config.site.locale)
+    env.filters["json_ld"] = json_ld
     return env
 
 
-def site_view(config: Config, sections: tuple[Section, ...]) -> SiteView:
-    """Return the `site` template variable."""
+def site_views(config: Config, plan: SitePlan) -> dict[str, SiteView]:
+    """Return the `site` template variable of each language edition, by language code."""
     s = config.site
-    return SiteView(s.title, s.tagline, s.description, s.language, s.direction, s.logo, s.copyright,
-                    sections)
+    editions = plan.editions
+    homes = tuple(Translation(e.code, e.name, e.path, e.title) for e in editions) if len(editions) > 1 else ()
+    return {e.code: SiteView(e.title, e.tagline, e.description, e.code, e.direction, s.logo, s.copyright,
+                             e.sections, s.twitter, e.path + "feed.xml", e.path + "atom.xml", e.path, homes)
+            for e in editions}
+
+
+def edition_helpers(config: Config, plan: SitePlan) -> dict[str, dict[str, Callable]]:
+    """Return, per edition, the template functions that speak its language: `t` and `format_date`."""
+    strings = plan.strings or Strings(config.languages[0].code)
+    return {e.code: {"t": strings.translator(e.code, e.locale), "format_date": date_formatter(config.zone, e.locale)}
+            for e in plan.editions}
 
 
 class Renderer:
     """Renders pages for one mirror; made once per mirror and reused for every page."""
 
-    def __init__(self, config: Config, env: jinja2.Environment, site: SiteView, mirror: Mirror,
-                 refs: dict):
-        self.config, self.env, self.site, self.mirror, self.refs = config, env, site, mirror, refs
+    def __init__(self, config: Config, env: jinja2.Environment, plan: SitePlan, mirror: Mirror,
+                 assets: Assets = Assets(())):
+        self.config, self.env, self.mirror, self.refs = config, env, mirror, plan.refs
+        self.sites, self.helpers = site_views(config, plan), edition_helpers(config, plan)
+        self.default = config.languages[0].code
+        self.assets = assets
         self.onion = next((m for m in config.mirrors if m.is_onion), None)
         self.alternates = tuple(m for m in config.mirrors if m is not mirror)
         self.canonical_mirror = config.primary if mirror.canonical == "primary" else mirror
@@ -133,12 +140,21 @@ class Renderer:
         view = MirrorView(mirror.url, mirror.host, mirror.label, mirror.is_primary, mirror.is_onion,
                           mirror.banner, Markup(mirror.head_html), self.alternates, onion)
         canonical = self.canonical_mirror.absolute(page.target if page.target is not None else page.path)
-        context = page_context(self.site, page, view, canonical, page.noindex or not mirror.robots,
-                               link_for(page, mirror), mirror.url, quote(mirror.url, safe=""), self.refs)
+        context = page_context(self.site_of(page), page, view, canonical, page.noindex or not mirror.robots,
+                               link_for(page, mirror, self.assets), mirror.url, quote(mirror.url, safe=""),
+                               self.refs, self.assets, self.canonical_mirror.url, self.helpers_of(page))
         try:
             return self.env.get_template(page.template).render(context).encode("utf-8")
         except jinja2.TemplateError as exc:
             raise TemplateProblem(self._problem(exc, page)) from None
+
+    def site_of(self, page: Page) -> SiteView:
+        """Return the `site` of the page's language edition."""
+        return self.sites.get(page.edition) or self.sites[self.default]
+
+    def helpers_of(self, page: Page) -> dict[str, Callable]:
+        """Return `t` and `format_date` in the page's edition's language."""
+        return self.helpers.get(page.edition) or self.helpers[self.default]
 
     def _problem(self, exc: jinja2.TemplateError, page: Page) -> Problem:
         """Return the Problem for a template error: the layout's file and line, and the page."""
@@ -156,23 +172,26 @@ class Renderer:
         return Problem(shown, line or 0, f"template error: {message}{where}")
 
 
-def link_for(page: Page, mirror: Mirror) -> Callable[[Any], str]:
+def link_for(page: Page, mirror: Mirror, assets: Assets) -> Callable[[Any], str]:
     """Return the `link()` of a page on a mirror: page-relative; rooted on the 404 page, which is
-    served at any URL; naming index.html on a mirror with index_links."""
+    served at any URL; naming index.html on a mirror with index_links; a fingerprinted static
+    file by its hashed name."""
     if page.kind == "404":
-        return lambda target: _link_target(target, mirror.rooted)
+        return lambda target: _link_target(target, mirror.rooted, assets)
     here = page.output
     if mirror.index_links:
         return lambda target: _link_target(
-            target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p))
-    return lambda target: _link_target(target, lambda p: relative_url(here, p))
+            target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p), assets)
+    return lambda target: _link_target(target, lambda p: relative_url(here, p), assets)
 
 
 def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noindex: bool,
-                 link: Callable[[Any], str], base_url: str, quoted_base: str, refs: dict) -> dict[str, Any]:
-    """Return the template context of a page; `base_url` is the mirror's address and
-    `quoted_base` the same percent-encoded (real values, or slots when renders are shared)."""
-    absolute = lambda p: base_url + p.lstrip("/")  # noqa: E731
+                 link: Callable[[Any], str], base_url: str, quoted_base: str, refs: dict,
+                 assets: Assets, canonical_base: str, helpers: dict[str, Callable]) -> dict[str, Any]:
+    """Return the template context of a page; `base_url` is the mirror's address, `quoted_base`
+    the same percent-encoded and `canonical_base` the address canonical URLs use (real values,
+    or slots when renders are shared)."""
+    absolute = lambda p: base_url + assets.path(p.lstrip("/"))  # noqa: E731
     context: dict[str, Any] = {
         "site": site,
         "mirror": mirror,
@@ -181,6 +200,8 @@ def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noinde
         "absolute": lambda target: _link_target(target, absolute),
         "article": None,
         "share": (),
+        "schema": structured_data(site, page, page.article, base_url, canonical_base, assets.path),
+        **helpers,
     }
     if page.article is not None:
         story = page.article
@@ -194,12 +215,13 @@ def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noinde
     return context
 
 
-def _link_target(target: Any, make: Callable[[str], str]) -> str:
+def _link_target(target: Any, make: Callable[[str], str], assets: Assets | None = None) -> str:
     """Return the URL for a site path or an object with `.path`; absolute URLs pass through."""
     path = target if isinstance(target, str) else target.path
     if path.startswith(("http://", "https://", "//", "mailto:", "#")):
         return path
-    return make(path.lstrip("/"))
+    path = path.lstrip("/")
+    return make(assets.path(path) if assets is not None else path)
 
 
 def _tainting_test(test: Callable) -> Callable:
@@ -216,7 +238,7 @@ def _tainting_test(test: Callable) -> Callable:
 
 
 SLOT_NAMES = ("url", "host", "label", "banner", "head", "onion", "canonical", "quoted", "is_primary",
-              "is_onion")
+              "is_onion", "canonical_base")
 
 
 class SharedRenderer:
@@ -226,7 +248,7 @@ class SharedRenderer:
     def __init__(self, renderers: list["Renderer"]):
         self.renderers = renderers
         first = renderers[0]
-        self.config, self.site, self.refs = first.config, first.site, first.refs
+        self.config, self.refs = first.config, first.refs
         # Jinja tests (`is none`, `is string`, ...) look at a value without asking it: a test
         # on a slot taints the render like any other use but a truth test
         self.env = first.env.overlay()
@@ -271,7 +293,8 @@ class SharedRenderer:
         onion = r.onion.absolute(page.path) if r.onion and not m.is_onion else None
         target = page.target if page.target is not None else page.path
         values = [escaped(m.url), escaped(m.host), escaped(m.label), escaped(m.banner), str(Markup(m.head_html)),
-                  escaped(onion), escaped(r.canonical_mirror.absolute(target)), quoted(m.url), "", ""]
+                  escaped(onion), escaped(r.canonical_mirror.absolute(target)), quoted(m.url), "", "",
+                  escaped(r.canonical_mirror.url)]
         for alt in r.alternates:
             values += [escaped(alt.url), escaped(alt.host), escaped(alt.label), "", ""]
         return values
@@ -282,7 +305,7 @@ class SharedRenderer:
         m = r.mirror
         onion = bool(r.onion and not m.is_onion)
         truths = [True, True, bool(m.label), bool(m.banner), bool(m.head_html), onion, True, True,
-                  m.is_primary, m.is_onion]
+                  m.is_primary, m.is_onion, True]
         for alt in r.alternates:
             truths += [True, True, bool(alt.label), alt.is_onion, alt.has_label]
         return truths
@@ -306,6 +329,7 @@ class SharedRenderer:
                                             Flag(base + 4, truths[base + 4], log)))
         view = MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
                           slot(3), slot(4), tuple(alternates), slot(5))
-        context = page_context(self.site, page, view, slot(6), page.noindex or not r.mirror.robots,
-                               link_for(page, r.mirror), url, slot(7), self.refs)
+        context = page_context(r.site_of(page), page, view, slot(6), page.noindex or not r.mirror.robots,
+                               link_for(page, r.mirror, r.assets), url, slot(7), self.refs, r.assets, slot(10),
+                               r.helpers_of(page))
         return self.env.get_template(page.template).render(context)

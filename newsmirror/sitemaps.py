@@ -1,17 +1,23 @@
-"""sitemap.xml (an index plus parts past 50,000 URLs), robots.txt, and mirror discovery files."""
+"""sitemap.xml (an index plus parts past 50,000 URLs), the Google News sitemap, robots.txt, and
+mirror discovery files."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from .config import Config
 from .mirrors import Mirror
-from .views import Page
+from .views import Page, Story
 
 SITEMAP_LIMIT = 50_000
 URLSET = '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+NEWS_SITEMAP = "news-sitemap.xml"
+NEWS_URLSET = ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+               'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">\n')
+URLSET_XHTML = ('<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+                'xmlns:xhtml="http://www.w3.org/1999/xhtml">\n')
 
 
 def _lastmod(page: Page) -> datetime | None:
@@ -24,13 +30,15 @@ def _lastmod(page: Page) -> datetime | None:
     return max(dates) if dates else None
 
 
-def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_LIMIT) -> dict[str, bytes]:
-    """Return {site path: bytes}: `sitemap.xml` alone, or an index and its numbered parts."""
+def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_LIMIT,
+                  also: tuple[str, ...] = (NEWS_SITEMAP,)) -> dict[str, bytes]:
+    """Return {site path: bytes}: `sitemap.xml` alone, or an index of its numbered parts and of
+    the sitemaps in `also` (written elsewhere: the news sitemap)."""
     entries = []
     for page in pages:
         if page.in_sitemap:
             moment = _lastmod(page)
-            entries.append((mirror.absolute(page.path), moment))
+            entries.append((mirror.absolute(page.path), moment, _alternates(page, mirror)))
     chunks = [entries[i:i + limit] for i in range(0, len(entries), limit)] or [[]]
     if len(chunks) == 1:
         return {"sitemap.xml": _urlset(chunks[0])}
@@ -38,27 +46,65 @@ def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_
     index = ['<?xml version="1.0" encoding="utf-8"?>\n'
              '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n']
     for name, chunk in zip(files, chunks):
-        newest = max((m for _, m in chunk if m), default=None)   # the latest moment, whatever its offset
+        newest = max((m for _, m, _ in chunk if m), default=None)   # the latest moment, whatever its offset
         index.append(f"<sitemap><loc>{escape(mirror.absolute(name))}</loc>"
                      + (f"<lastmod>{newest.isoformat()}</lastmod>" if newest else "") + "</sitemap>\n")
+    index += [f"<sitemap><loc>{escape(mirror.absolute(name))}</loc></sitemap>\n" for name in also]
     index.append("</sitemapindex>\n")
     files["sitemap.xml"] = "".join(index).encode("utf-8")
     return files
 
 
-def _urlset(entries: list[tuple[str, datetime | None]]) -> bytes:
-    out = ['<?xml version="1.0" encoding="utf-8"?>\n', URLSET]
-    for loc, lastmod in entries:
+def _alternates(page: Page, mirror: Mirror) -> str:
+    """Return the page's language versions on this mirror as xhtml:link elements (hreflang),
+    with x-default pointing at the first (the default language's, when there is one)."""
+    if len(page.translations) < 2:
+        return ""
+    links = [(t.language, mirror.absolute(t.path)) for t in page.translations]
+    links.append(("x-default", links[0][1]))
+    return "".join(f'<xhtml:link rel="alternate" hreflang={quoteattr(lang)} href={quoteattr(url)}/>'
+                   for lang, url in links)
+
+
+def _urlset(entries: list[tuple[str, datetime | None, str]]) -> bytes:
+    out = ['<?xml version="1.0" encoding="utf-8"?>\n',
+           URLSET_XHTML if any(links for _, _, links in entries) else URLSET]
+    for loc, lastmod, links in entries:
         out.append(f"<url><loc>{escape(loc)}</loc>" + (f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod else "")
-                   + "</url>\n")
+                   + links + "</url>\n")
     out.append("</urlset>\n")
     return "".join(out).encode("utf-8")
 
 
 def robots_txt(mirror: Mirror) -> bytes:
-    """Return robots.txt: crawl everything (or nothing, for a noindex mirror) and the sitemap."""
+    """Return robots.txt: crawl everything (or nothing, for a noindex mirror) and the sitemaps."""
     rule = "Allow: /" if mirror.robots else "Disallow: /"
-    return f"User-agent: *\n{rule}\n\nSitemap: {mirror.absolute('sitemap.xml')}\n".encode("utf-8")
+    return (f"User-agent: *\n{rule}\n\nSitemap: {mirror.absolute('sitemap.xml')}\n"
+            f"Sitemap: {mirror.absolute(NEWS_SITEMAP)}\n").encode("utf-8")
+
+
+def news_sitemap(stories: tuple[Story, ...], mirror: Mirror, publication: str) -> bytes:
+    """Return the Google News sitemap of `stories` on this mirror (an empty urlset when none)."""
+    out = ['<?xml version="1.0" encoding="utf-8"?>\n', NEWS_URLSET]
+    for story in stories:
+        out.append(f"<url><loc>{escape(mirror.absolute(story.path))}</loc><news:news><news:publication>"
+                   f"<news:name>{escape(publication)}</news:name>"
+                   f"<news:language>{news_language(story.language)}</news:language></news:publication>"
+                   f"<news:publication_date>{story.date.isoformat()}</news:publication_date>"
+                   f"<news:title>{escape(story.title)}</news:title></news:news></url>\n")
+    out.append("</urlset>\n")
+    return "".join(out).encode("utf-8")
+
+
+def news_language(tag: str) -> str:
+    """Return the code Google News takes for a BCP 47 tag: the ISO 639 language (`pt-BR` → `pt`),
+    except zh-cn and zh-tw, which it names the two Chinese scripts by."""
+    parts = tag.lower().replace("_", "-").split("-")
+    if parts[0] != "zh":
+        return parts[0]
+    if "hans" in parts or "hant" in parts:
+        return "zh-tw" if "hant" in parts else "zh-cn"
+    return "zh-tw" if any(p in ("tw", "hk", "mo") for p in parts[1:]) else "zh-cn"
 
 
 def mirrors_json(config: Config, updated: datetime | None) -> bytes:

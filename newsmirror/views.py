@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -120,6 +121,32 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """A version of a page in one language: for hreflang links and the language switcher."""
+
+    language: str
+    name: str                 # the language's name in itself (فارسی)
+    path: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One language edition of the site: its own home, sections and feeds under its folder."""
+
+    code: str
+    path: str                 # "" for the default language, else `fa/`
+    name: str
+    direction: str
+    locale: str
+    title: str
+    tagline: str
+    description: str
+    sections: tuple[Section, ...]
+    is_default: bool
+
+
+@dataclass(frozen=True)
 class Page:
     """One HTML page of the site, ready to render for any mirror."""
 
@@ -147,6 +174,8 @@ class Page:
     author: Author | None = None      # author listings: the profile
     source: str = ""          # the content file or layout a problem on this page is blamed on
     line: int = 0             # and the line there
+    edition: str = ""         # the language edition whose interface and navigation it shows
+    translations: tuple[Translation, ...] = ()   # every language version, this one included
 
     @property
     def output(self) -> str:
@@ -159,6 +188,7 @@ class Page:
         return self.kind not in ("404", "redirect") and not self.noindex
 
 
+@functools.lru_cache(maxsize=1 << 16)   # a site names the same tags and authors thousands of times
 def slugify(text: str) -> str:
     """Return a URL-safe slug that keeps letters of every script (`Press freedom` → `press-freedom`)."""
     text = unicodedata.normalize("NFKC", str(text)).lower().strip()

@@ -5,6 +5,7 @@ failed build leaves the previous site exactly as it was; unchanged files keep th
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -26,23 +27,28 @@ class WriteReport:
 class Staging:
     """Collects a build's files for several mirror folders; commit() makes them the site."""
 
-    def __init__(self, output_dir: Path, hosts: list[str], all_hosts: list[str] | None = None):
+    def __init__(self, output_dir: Path, hosts: list[str], all_hosts: list[str] | None = None,
+                 folders: tuple[str, ...] = ()):
         self.output_dir = output_dir
         self.folder = output_dir / STAGING
         if self.folder.exists():
             shutil.rmtree(self.folder)  # left by a build that was killed: never part of the site
         self.hosts = hosts
         self.all_hosts = all_hosts   # every current mirror, when this build may retire old ones
-        self.roots = {host: (output_dir / host) for host in hosts}
-        self.files: dict[str, set[str]] = {host: set() for host in hosts}
+        # other folders of output/ written the same way (output/deploy/), but not mirrors
+        self.folders = [*hosts, *(f for f in folders if f not in hosts)]
+        self.roots = {host: (output_dir / host) for host in self.folders}
+        self.files: dict[str, set[str]] = {host: set() for host in self.folders}
         self.changed: list[tuple[str, str]] = []
         self.unchanged = 0
         self.seen_dirs: dict[str, bool] = {}
         self.fingerprints: dict[tuple[str, str], str] = {}   # what rendered pages were made from
+        self.digests: dict[tuple[str, str], tuple[str, int]] = {}   # (SHA-256, size) of bytes the build held
 
     def add(self, host: str, rel: str, data: bytes) -> None:
         """Stage one file of a mirror unless the site already has exactly these bytes."""
         self.record(host, rel, stage_file(self.folder, self.roots[host], host, rel, data, self.seen_dirs))
+        self.digests[(host, rel)] = (hashlib.sha256(data).hexdigest(), len(data))
 
     def record(self, host: str, rel: str, changed: bool) -> None:
         """Note a file staged (changed) or found identical, here or by a worker process."""
@@ -61,7 +67,7 @@ class Staging:
     def commit(self) -> WriteReport:
         """Move staged files into place and remove files the site no longer has."""
         whole = set()
-        for host in self.hosts:
+        for host in self.folders:
             staged, root = self.folder / host, self.roots[host]
             if staged.is_dir() and not root.exists():
                 root.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +88,7 @@ class Staging:
             except IsADirectoryError:   # a page now stands where a folder was
                 shutil.rmtree(target)
                 os.replace(source, target)
-        removed = sum(self._remove_stale(host) for host in self.hosts)
+        removed = sum(self._remove_stale(host) for host in self.folders)
         removed += self._retire_hosts()
         shutil.rmtree(self.folder, ignore_errors=True)
         return WriteReport(len(self.changed), removed, self.unchanged)
@@ -102,7 +108,7 @@ class Staging:
         if self.all_hosts is not None:
             for host in sorted(previous - current):
                 folder = self.output_dir / host
-                if host and "/" not in host and folder.is_dir():
+                if host and "/" not in host and host not in self.folders and folder.is_dir():
                     removed += sum(1 for p in folder.rglob("*") if p.is_file())
                     shutil.rmtree(folder)
             previous = set()

@@ -268,11 +268,11 @@ def line_starting(text: str, prefix: str) -> int:
 CONFIG_CASES = [
     pytest.param(config_edit("page_size: 5", "page_size: 5\npagesize: 5"), "pagesize:",
                  "unknown key 'pagesize' in config (known keys: site, permalink, page_size, feed_size, "
-                 "expired, sections, authors, mirrors, former, preserve, canonical, paths, ignore)",
+                 "expired, sections, authors, mirrors, languages, former, preserve, canonical, paths, ignore, deploy, signing, hosting)",
                  id="unknown-top-level-key"),
     pytest.param(config_edit("  language: en ", "  langauge: en "), "  langauge:",
                  "unknown key 'langauge' in site (known keys: title, tagline, description, language, "
-                 "direction, timezone, logo, copyright)",
+                 "direction, locale, timezone, logo, copyright, twitter)",
                  id="unknown-key-in-site"),
     pytest.param(config_edit("page_size: 5", "page_size: ten"), "page_size:",
                  "page_size: expected a whole number above 0, got text 'ten'",

@@ -214,3 +214,44 @@ def test_clean_removes_output_and_cache(site: Path):
     result = run_build(site, "clean")
     assert result.returncode == 0, result.stderr
     assert not (site / ".cache").exists() and not (site / "output").exists()
+
+
+def test_a_rebuild_with_nothing_changed_still_repairs_a_touched_output_file(site: Path, tmp_path: Path):
+    assert run_build(site).returncode == 0
+    page = site / "output/www.meridiancourier.example/index.html"
+    good = page.read_bytes()
+    page.write_bytes(good.replace(b"</body>", b"<script>planted()</script></body>"))
+    assert run_build(site).returncode == 0
+    assert page.read_bytes() == good
+    (site / "output/meridiancourier.example.net/feed.xml").unlink()
+    assert run_build(site).returncode == 0
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+
+
+def test_the_clock_alone_publishes_a_scheduled_article_on_a_rebuild(site: Path, tmp_path: Path):
+    assert run_build(site, now="2027-02-28 12:00:00 +00:00").returncode == 0
+    assert run_build(site, now="2027-02-28 13:00:00 +00:00").returncode == 0   # nothing due: no work
+    due = run_build(site, now="2027-03-01 12:00:00 +00:00")
+    assert due.returncode == 0
+    assert " 0 files written" not in due.stdout
+    built = tree(site / "output")
+    assert any("spring-session-preview" in rel for rel in built)
+    assert built == cold_build_of_at(site, tmp_path, "2027-03-01 12:00:00 +00:00")
+    back = run_build(site, now="2027-02-28 12:00:00 +00:00")   # an earlier clock: unpublished again
+    assert back.returncode == 0
+    assert not any("spring-session-preview" in rel for rel in tree(site / "output"))
+
+
+def cold_build_of_at(site: Path, scratch: Path, now: str) -> dict[str, bytes]:
+    """Return the output of a cold build of `site`'s sources at clock `now`."""
+    copy = scratch / "cold-at"
+    shutil.rmtree(copy, ignore_errors=True)
+    copy.mkdir(parents=True)
+    for part in ("config.yaml", "content", "layouts", "static"):
+        source = site / part
+        if source.is_dir():
+            shutil.copytree(source, copy / part)
+        elif source.exists():
+            shutil.copy2(source, copy / part)
+    assert run_build(copy, now=now).returncode == 0
+    return tree(copy / "output")

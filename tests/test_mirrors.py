@@ -137,6 +137,21 @@ def is_redirect(tree) -> bool:
 _ALTERNATES = re.compile(r'(<ul class="mirror-list" data-newsmirror="alternates">)(.*?)(</ul>)', re.S)
 _CANONICAL_ATTR = r'(<link rel="canonical" href="|<meta property="og:url" content=")'
 _BANNER_BLOCK = '<div class="mirror-banner" role="note">\n  <p class="wrap">{}</p>\n</div>\n'
+_JSON_LD = re.compile(r'(<script type="application/ld\+json">)(.*?)(</script>)', re.S)
+_FETCHED = ("image", "logo")   # JSON-LD keys whose URLs are files a client loads: on the mirror itself
+
+
+def _json_ld_urls(value, base: str, canonical: str, fetched: bool = False):
+    """Return JSON-LD data with its URLs as BASE/ (images, logo) or CANONICAL/ (pages)."""
+    if isinstance(value, dict):
+        return {k: _json_ld_urls(v, base, canonical, fetched or k in _FETCHED) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ld_urls(v, base, canonical, fetched) for v in value]
+    if isinstance(value, str):
+        expected = base if fetched else canonical
+        if value.startswith(expected):
+            return ("BASE/" if fetched else "CANONICAL/") + value[len(expected):]
+    return value
 
 
 def normalise(data: bytes, rel: str, mirror: Site, mirrors: tuple[Site, ...] = MIRRORS,
@@ -145,7 +160,8 @@ def normalise(data: bytes, rel: str, mirror: Site, mirrors: tuple[Site, ...] = M
 
     - its own absolute base URL (host + prefix) → `BASE/`, also percent-encoded in share links;
     - canonical and og:url on the expected canonical mirror (the primary, or itself with
-      `canonical: self`) → `CANONICAL/`;
+      `canonical: self`) → `CANONICAL/`; in JSON-LD, page URLs on it → `CANONICAL/` and image and
+      logo URLs on the mirror itself → `BASE/`;
     - the "also reachable at" list, when it lists exactly the other mirrors in order → a placeholder;
     - its banner, when it has one; the onion-location meta, when it names this page on the onion;
     - 404.html only (served at any URL): root-relative links carry the path prefix → `PREFIX/`.
@@ -176,6 +192,8 @@ def normalise(data: bytes, rel: str, mirror: Site, mirrors: tuple[Site, ...] = M
             text = text.replace(meta, "", 1) if meta in text else "MISSING-ONION-LOCATION\n" + text
         canonical = primary if mirror.canonical == "primary" else mirror
         text = re.sub(_CANONICAL_ATTR + re.escape(canonical.url), r"\1CANONICAL/", text)
+        text = _JSON_LD.sub(lambda m: m.group(1) + json.dumps(_json_ld_urls(
+            json.loads(m.group(2)), mirror.url, canonical.url), ensure_ascii=False) + m.group(3), text)
         if mask_redirect_canonical and 'class="kind-redirect"' in text:
             # known bug, proved by test_redirect_canonical_points_at_primary: mask only these two values
             text = re.sub(_CANONICAL_ATTR + r'[^"]*', r"\1REDIRECT-CANONICAL", text)
@@ -185,11 +203,15 @@ def normalise(data: bytes, rel: str, mirror: Site, mirrors: tuple[Site, ...] = M
     return text.encode("utf-8")
 
 
+# files that differ by design; tests/test_hosting.py checks each mirror's _headers on its own
+OWN_FILES = {"CNAME", "_headers"}
+
+
 def differences(files_a: dict[str, bytes], a: Site, files_b: dict[str, bytes], b: Site,
                 mirrors: tuple[Site, ...] = MIRRORS, mask_redirect_canonical: bool = False) -> dict[str, str]:
     """Return {file: unified diff} for files that differ after normalisation, or are on one side only."""
     out = {}
-    names_a, names_b = set(files_a) - {"CNAME"}, set(files_b) - {"CNAME"}
+    names_a, names_b = set(files_a) - OWN_FILES, set(files_b) - OWN_FILES
     for rel in sorted(names_a ^ names_b):
         out[rel] = f"only on {a.host if rel in names_a else b.host}"
     for rel in sorted(names_a & names_b):
@@ -408,7 +430,8 @@ def test_probe_links_lead_to_the_page_on_the_mirror_being_built(probe: Path, mir
     shown = anchor(tree, f"{mirror.url}world/")       # a URL shown as text shows this mirror's address
     assert resolve(root, PROBE_PATH + "index.html", shown.get("href"))[0] == file_for(root, "world/")
     og_image = tree.find(".//meta[@property='og:image']").get("content")
-    assert og_image == mirror.url + "images/logo.svg"
+    assert re.fullmatch(re.escape(mirror.url) + r"images/logo\.[0-9a-f]{10}\.svg", og_image), og_image   # hashed name
+    assert (root / og_image[len(mirror.url):]).is_file()
 
 
 def test_check_passes_on_the_probe_build(probe: Path):
@@ -473,7 +496,7 @@ PAIR_IDS = [f"{MIRROR_IDS[MIRRORS.index(a)]}-{MIRROR_IDS[MIRRORS.index(b)]}" for
 
 @pytest.mark.parametrize("a,b", PAIRS, ids=PAIR_IDS)
 def test_mirror_pair_is_identical_after_normalisation(files, a: Site, b: Site):
-    assert set(files[a.host]) - {"CNAME"} == set(files[b.host]) - {"CNAME"}
+    assert set(files[a.host]) - OWN_FILES == set(files[b.host]) - OWN_FILES
     diffs = differences(files[a.host], a, files[b.host], b, mask_redirect_canonical=True)
     assert not diffs, report(diffs)
 
@@ -521,14 +544,19 @@ INJECTIONS = [  # id, which mirror's copy is changed, file, change, compared wit
     ("body-link-to-another-mirror", CDN, A,
      _sub('<div class="article-body">', f'<div class="article-body"><a href="{PRIMARY.url}">x</a>'), PRIMARY),
     ("root-relative-link-ignoring-the-prefix", CDN, A,
-     _sub('href="../../../../../css/site.css"', 'href="/css/site.css"'), PRIMARY),
-    ("404-link-without-the-prefix", CDN, "404.html", _sub('href="/courier/css/site.css"', 'href="/css/site.css"'),
+     _sub('href="../../../../../css/site.', 'href="/css/site.'), PRIMARY),
+    ("404-link-without-the-prefix", CDN, "404.html", _sub('href="/courier/css/site.', 'href="/css/site.'),
      PRIMARY),
     ("onion-location-to-another-page", CDN, A, _sub(f'content="{ONION.url}{STRIKE}"', f'content="{ONION.url}"'),
      PRIMARY),
     ("onion-location-missing", CDN, A, _sub(f'<meta http-equiv="onion-location" content="{ONION.url}{STRIKE}">', ""),
      ONION),
     ("canonical-at-itself", CDN, A, _sub(f'href="{PRIMARY.url}{STRIKE}"', f'href="{CDN.url}{STRIKE}"'), PRIMARY),
+    ("json-ld-page-at-itself", CDN, A, _sub(f'"@id":"{PRIMARY.url}{STRIKE}"', f'"@id":"{CDN.url}{STRIKE}"'),
+     PRIMARY),
+    ("json-ld-image-from-the-primary", CDN, A, _sub(f'"image":["{CDN.url}', f'"image":["{PRIMARY.url}'), NET),
+    ("json-ld-breadcrumb-on-itself", NET, A, _sub(f'"item":"{PRIMARY.url}business/"', f'"item":"{NET.url}business/"'),
+     CDN),
     ("og-url-at-itself", CDN, A, _sub(f'content="{PRIMARY.url}{STRIKE}"', f'content="{CDN.url}{STRIKE}"'), PRIMARY),
     ("banner-on-a-mirror-without-one", CDN, A,
      _sub('<header class="masthead">', _BANNER_BLOCK.format(BANNER) + '<header class="masthead">'), PRIMARY),
@@ -555,6 +583,9 @@ def test_normaliser_detects_an_injected_difference(files, changed: Site, rel, ch
     untouched = differences(files[changed.host], changed, files[other.host], other, mask_redirect_canonical=True)
     assert not untouched
     mine = dict(files[changed.host])
+    if rel not in mine:   # a static file, written under its content-hashed name
+        stem, _, ext = rel.rpartition(".")
+        rel = next(k for k in mine if re.fullmatch(re.escape(stem) + r"\.[0-9a-f]{10}\." + ext, k))
     mine[rel] = change(mine[rel])
     diffs = differences(mine, changed, files[other.host], other, mask_redirect_canonical=True)
     assert list(diffs) == [rel]
@@ -612,7 +643,7 @@ def test_canonical_points_at_the_primary_by_default(output: Path, mirror: Site):
             continue          # test_redirect_canonical_points_at_primary
         assert canonicals(tree) == (PRIMARY.url + page_path(rel),) * 2, rel
         articles += tree.find(".//meta[@property='og:type']").get("content") == "article"
-    assert articles == 11
+    assert articles == 12
 
 
 @pytest.fixture(scope="module")
@@ -749,7 +780,7 @@ def test_feeds_are_valid_and_on_the_mirror(output: Path, mirror: Site):
     feedparser = pytest.importorskip("feedparser")
     root = output / mirror.host
     feeds = feed_files(root)
-    assert len(feeds) == 10
+    assert len(feeds) == 16   # site and 4 sections; the Persian edition and its 2 sections; RSS and Atom
     for path in feeds:
         rel = path.relative_to(root).as_posix()
         parsed = feedparser.parse(path.read_bytes())
@@ -781,8 +812,12 @@ def test_sitemap_and_robots_are_the_mirrors_own(output: Path, shared: Path, mirr
         assert file_for(root, loc[len(mirror.url):]).is_file(), loc
     robots = urllib.robotparser.RobotFileParser()
     robots.parse((root / "robots.txt").read_text(encoding="utf-8").splitlines())
-    assert robots.site_maps() == [mirror.url + "sitemap.xml"]
+    assert robots.site_maps() == [mirror.url + "sitemap.xml", mirror.url + "news-sitemap.xml"]
     assert robots.can_fetch("*", mirror.url + ELECTORAL)
+    news = etree.parse(str(root / "news-sitemap.xml"), parser)
+    assert schema.validate(news), schema.error_log
+    assert [e.text for e in news.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")] == [
+        mirror.url + "culture/2026/11/28/lost-maps-exhibition/"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -806,7 +841,9 @@ PROMOTED = (NET, CDN, ONION)
 
 def test_promoting_a_mirror_retires_the_old_primary(promoted: Path):
     out = promoted / "output"
-    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted(m.host for m in PROMOTED)
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == sorted([m.host for m in PROMOTED] + ["deploy"])
+    # the retired mirror's server block goes too
+    assert sorted(p.name for p in (out / "deploy/nginx").iterdir()) == sorted(f"{m.host}.conf" for m in PROMOTED)
     for mirror in PROMOTED:
         root = out / mirror.host
         for article in (ELECTORAL, LOST_MAPS, STRIKE):
@@ -831,7 +868,8 @@ def test_check_passes_after_promoting_a_mirror(promoted: Path):
 
 def test_mirror_option_builds_only_that_mirror(site: Path):
     build_ok(site, "--mirror", CDN.host)
-    assert sorted(p.name for p in (site / "output").iterdir() if p.is_dir()) == [CDN.host]
+    # and every mirror's server block, which comes from the config alone
+    assert sorted(p.name for p in (site / "output").iterdir() if p.is_dir()) == [CDN.host, "deploy"]
     build_ok(site)
     before = {m.host: snapshot(site / "output" / m.host) for m in MIRRORS}
     article = site / "content/politics/electoral-reform-bill.md"

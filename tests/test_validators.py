@@ -24,9 +24,11 @@ lxml_html = pytest.importorskip("lxml.html")
 MIRROR_IDS = ["primary", "net", "cdn", "onion"]   # SAMPLE_MIRRORS, in order
 mirrors = pytest.mark.parametrize("mirror", SAMPLE_MIRRORS, ids=MIRROR_IDS)
 
-# With the fixed clock (conftest.FIXED_NOW) the sample publishes 11 articles; the draft
-# (politics/confidence-motion.md) and the scheduled one (politics/spring-session-preview.md) stay out.
-FEED_SIZES = {"": 11, "politics/": 2, "world/": 3, "business/": 3, "culture/": 3}
+# With the fixed clock (conftest.FIXED_NOW) the sample publishes 12 articles, 10 in English and 2 in
+# the Persian edition (fa/); the draft (politics/confidence-motion.md) and the scheduled one
+# (politics/spring-session-preview.md) stay out.
+FEED_SIZES = {"": 10, "politics/": 2, "world/": 2, "business/": 3, "culture/": 3,
+              "fa/": 2, "fa/politics/": 1, "fa/world/": 1}
 UNPUBLISHED_SLUGS = ("confidence-motion", "spring-session-preview")
 ARTICLE = "politics/2026/11/20/harbour-budget-vote/"
 
@@ -58,7 +60,7 @@ def test_vnu_accepts_every_page_of_the_primary_mirror(vnu_jar, output):
 
 
 def test_vnu_accepts_the_stylesheet(vnu_jar, output):
-    stylesheet = mirror_folder(output, PRIMARY) / "css/site.css"
+    [stylesheet] = (mirror_folder(output, PRIMARY) / "css").glob("site.*.css")   # its content-hashed name
     assert stylesheet.read_bytes() == (REPO / "static/css/site.css").read_bytes()
     result = run_vnu(vnu_jar, "--errors-only", "--css", str(stylesheet))
     assert result.returncode == 0, vnu_report(result)
@@ -313,7 +315,10 @@ def test_sitemap_index_and_parts_are_valid(sample_plan, output, urlset_schema, i
         assert parts == [f"sitemap-{n}.xml" for n in range(1, -(-len(whole) // 10) + 1)]
         index = assert_valid(index_schema, files["sitemap.xml"], f"{address.host}/sitemap.xml")
         assert index.tag == ns + "sitemapindex"
-        assert [e.text for e in index.iter(ns + "loc")] == [address.absolute(p) for p in parts]
+        # the index also names the news sitemap, which the build writes beside it
+        assert [e.text for e in index.iter(ns + "loc")] == [address.absolute(p) for p in parts] + [
+            address.absolute("news-sitemap.xml")]
+        assert (output / address.host / "news-sitemap.xml").is_file()
         locs = []
         for name in parts:
             part = assert_valid(urlset_schema, files[name], f"{address.host}/{name}")
@@ -350,7 +355,7 @@ def test_sitemap_index_lastmod_is_the_latest_moment_of_its_part(sample_plan):
 
 def fake_article_page(path: str, when: datetime) -> SimpleNamespace:
     """Return the little of a views.Page that sitemap_files reads, for an article page."""
-    return SimpleNamespace(in_sitemap=True, path=path, articles=(), lead=None,
+    return SimpleNamespace(in_sitemap=True, path=path, articles=(), lead=None, translations=(),
                            article=SimpleNamespace(date=when, updated=None))
 
 
@@ -359,10 +364,11 @@ def test_robots_txt_allows_articles_and_names_the_sitemap(mirror, output):
     robots = (mirror_folder(output, mirror) / "robots.txt").read_text(encoding="utf-8")
     parser = urllib.robotparser.RobotFileParser(mirror.absolute("robots.txt"))
     parser.parse(robots.splitlines())
-    assert parser.site_maps() == [mirror.absolute("sitemap.xml")]
+    assert parser.site_maps() == [mirror.absolute("sitemap.xml"), mirror.absolute("news-sitemap.xml")]
     assert parser.can_fetch("*", mirror.absolute(ARTICLE))
     assert parser.can_fetch("*", mirror.url)
-    assert file_of(site_path_of(parser.site_maps()[0], mirror), output / mirror.host).is_file()
+    for sitemap in parser.site_maps():
+        assert file_of(site_path_of(sitemap, mirror), output / mirror.host).is_file()
 
 
 # --- canonical links ------------------------------------------------------------------------------
@@ -408,7 +414,7 @@ def test_redirect_pages_name_the_primary_target_as_canonical(mirror, output):
         target = site_path_of(urljoin(mirror.absolute(own), refresh), mirror)
         assert target is not None and file_of(target, folder).is_file(), f"{own}: refresh to {refresh}"
         assert url == PRIMARY.absolute(target), f"{own}: canonical {url}"
-    assert redirects == 2   # the two aliases of business/harbour-strike-ends.md
+    assert redirects == 3   # the two aliases of business/harbour-strike-ends.md, the old Persian URL
 
 
 # --- body Markdown that real content uses (found in the digital.gov corpus) -----------------------
