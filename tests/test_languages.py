@@ -250,16 +250,16 @@ def config_problem(tmp_path: Path, old: str, new: str) -> str:
 
 @pytest.mark.parametrize("old, new, expected", [
     pytest.param("  en: {}  ", "  es: {}  ",
-                 "config.yaml:26: languages: the site's language 'en' (site.language) must be one of "
+                 "config.yaml:27: languages: the site's language 'en' (site.language) must be one of "
                  "the languages; add it", id="default-language-missing"),
     pytest.param("      world: {title: جهان,", "      sport: {title: ورزش,",
-                 "config.yaml:35: languages.fa.sections: 'sport' is not a section listed under sections:",
+                 "config.yaml:36: languages.fa.sections: 'sport' is not a section listed under sections:",
                  id="unknown-section"),
     pytest.param("    title: پیک مریدین\n", "    title: پیک مریدین\n    path: /fa\n",
-                 "config.yaml:30: languages.fa.path: expected a folder path ending in / such as fa/",
+                 "config.yaml:31: languages.fa.path: expected a folder path ending in / such as fa/",
                  id="bad-path"),
     pytest.param("    title: پیک مریدین\n", "    title: پیک مریدین\n    locale: xx_YY\n",
-                 "config.yaml:30: languages.fa: no date formats are known for locale 'xx_YY'",
+                 "config.yaml:31: languages.fa: no date formats are known for locale 'xx_YY'",
                  id="unknown-locale"),
 ])
 def test_language_config_problems_name_their_line(tmp_path: Path, old, new, expected):

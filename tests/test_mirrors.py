@@ -203,8 +203,9 @@ def normalise(data: bytes, rel: str, mirror: Site, mirrors: tuple[Site, ...] = M
     return text.encode("utf-8")
 
 
-# files that differ by design; tests/test_hosting.py checks each mirror's _headers on its own
-OWN_FILES = {"CNAME", "_headers"}
+# files that differ by design; tests/test_hosting.py checks each mirror's _headers on its own,
+# tests/test_integrity.py each mirror's manifest (it lists every file's hash)
+OWN_FILES = {"CNAME", "_headers", ".well-known/newsmirror-manifest.json"}
 
 
 def differences(files_a: dict[str, bytes], a: Site, files_b: dict[str, bytes], b: Site,
