@@ -20,7 +20,7 @@ BODY_WORD = "backlog"             # only in the body of business/harbour-strike-
 BODY_ARTICLE = "business/2026/11/27/harbour-strike-ends/"
 BODY_HEADLINE = "Harbour strike ends after 11 days as dockworkers accept pay deal"
 PERSIAN_WORD = "ماهیگیری"         # "fishing": only in the body of world/fisheries-talks-fa.md
-PERSIAN_ARTICLE = "world/2026/11/18/fisheries-talks-stall-fa/"
+PERSIAN_ARTICLE = "fa/world/2026/11/18/fisheries-talks-stall/"   # the Persian edition
 START = "politics/2026/11/24/electoral-reform-bill/"
 
 

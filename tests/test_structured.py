@@ -56,6 +56,14 @@ def meta(doc, name: str) -> list[str]:
     return [m.get("content") for m in doc.iter("meta") if m.get("name") == name]
 
 
+def hashed(output: Path, mirror: Address, site_path: str) -> str:
+    """Return the content-hashed site path the build gave a static file (images/logo.<hash>.svg)."""
+    folder, _, name = site_path.rpartition("/")
+    stem, _, ext = name.rpartition(".")
+    [found] = (output / mirror.host / folder).glob(f"{stem}.*.{ext}")
+    return f"{folder}/{found.name}"
+
+
 def read(output: Path, mirror: Address, site_path: str) -> str:
     return file_of(site_path, output / mirror.host).read_text(encoding="utf-8")
 
@@ -71,13 +79,13 @@ def test_article_json_ld_and_open_graph_match_front_matter_and_mirror(output, mi
     assert article == {
         "@context": "https://schema.org", "@type": "NewsArticle",
         "headline": STRIKE_TITLE, "description": STRIKE_SUMMARY,
-        "image": [mirror.absolute("images/harbour-cranes.svg")],
+        "image": [mirror.absolute(hashed(output, mirror, "images/harbour-cranes.svg"))],
         "datePublished": "2026-11-27T09:05:00+00:00",
         "dateModified": "2026-11-27T15:10:00+00:00",   # `updated: 2026-11-27 15:10`, Lisbon = UTC in November
         "author": [{"@type": "Person", "name": "Lena Varga", "url": PRIMARY.absolute("authors/lena-varga/")}],
         "publisher": {"@type": "NewsMediaOrganization", "name": "The Meridian Courier",
                       "url": PRIMARY.url, "logo": {"@type": "ImageObject",
-                                                   "url": mirror.absolute("images/logo.svg")}},
+                                                   "url": mirror.absolute(hashed(output, mirror, "images/logo.svg"))}},
         "mainEntityOfPage": {"@type": "WebPage", "@id": page}, "url": page,
         "articleSection": "Business", "keywords": STRIKE_TAGS, "inLanguage": "en",
         "isAccessibleForFree": True,
@@ -87,7 +95,7 @@ def test_article_json_ld_and_open_graph_match_front_matter_and_mirror(output, mi
         (1, "News", PRIMARY.url), (2, "Business", PRIMARY.absolute("business/")), (3, STRIKE_TITLE, page)]
     assert og["og:title"] == [STRIKE_TITLE] and og["og:description"] == [STRIKE_SUMMARY]
     assert og["og:url"] == [page] and og["og:type"] == ["article"]
-    assert og["og:image"] == [mirror.absolute("images/harbour-cranes.svg")]
+    assert og["og:image"] == [mirror.absolute(hashed(output, mirror, "images/harbour-cranes.svg"))]
     assert og["article:published_time"] == ["2026-11-27T09:05:00+00:00"]
     assert og["article:modified_time"] == ["2026-11-27T15:10:00+00:00"]
     assert og["article:section"] == ["Business"] and og["article:tag"] == STRIKE_TAGS
@@ -178,7 +186,7 @@ def test_home_page_describes_the_website(output, mirror):
         "@context": "https://schema.org", "@type": "WebSite", "name": "The Meridian Courier",
         "url": PRIMARY.url, "inLanguage": "en",
         "publisher": {"@type": "NewsMediaOrganization", "name": "The Meridian Courier", "url": PRIMARY.url,
-                      "logo": {"@type": "ImageObject", "url": mirror.absolute("images/logo.svg")}},
+                      "logo": {"@type": "ImageObject", "url": mirror.absolute(hashed(output, mirror, "images/logo.svg"))}},
         "description": ("Independent reporting on politics, business and culture from the towns and harbours "
                         "of the Meridian coast and the islands beyond."),
     }
@@ -379,15 +387,15 @@ def test_json_ld_keeps_pages_shared_and_each_mirrors_copy_exact(built_site, self
     from newsmirror.config import load_config
     from newsmirror.pipeline import check_and_plan, parse_content
     from newsmirror.plan import BuildOptions
-    from newsmirror.render import Renderer, SharedRenderer, make_environment, site_view
+    from newsmirror.render import Renderer, SharedRenderer, make_environment
     from newsmirror.sharing import TAINT, substitute
 
     root = built_site if config_of == "sample" else self_canonical.parent
     config = load_config(root / "config.yaml")
     parsed = parse_content(config, lambda *_: None)
-    plan, _, _ = check_and_plan(config, parsed, BuildOptions(now=datetime(2026, 11, 29, 12, tzinfo=timezone.utc)))
-    env, site = make_environment(config), site_view(config, plan.sections)
-    renderers = [Renderer(config, env, site, m, plan.refs) for m in config.mirrors]
+    plan, assets, _ = check_and_plan(config, parsed, BuildOptions(now=datetime(2026, 11, 29, 12, tzinfo=timezone.utc)))
+    env = make_environment(config)
+    renderers = [Renderer(config, env, plan, m, assets) for m in config.mirrors]
     shared = SharedRenderer(renderers)
     every = list(range(len(renderers)))
     kinds = set()
