@@ -19,6 +19,7 @@ from .dates import parse_date
 from .errors import Problem, template_frame
 from .links import LinkPolicy, token_path
 from .markup import BodyConverter, ShortcodeUse, cut_summary
+from .words import body_words
 from .yamltext import YamlSyntaxError, parse_yaml
 
 KNOWN_KEYS = frozenset({"title", "date", "updated", "lastmod", "section", "slug", "summary", "tags",
@@ -66,6 +67,7 @@ class Article:
     words: int
     translation_key: str | None = None   # articles sharing it are translations of each other
     extra: dict = field(compare=False, default_factory=dict)
+    search_words: str = field(default="", compare=False, repr=False)   # words.body_words(body)
 
     @property
     def reading_minutes(self) -> int:
@@ -258,7 +260,8 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
         tags=tags, authors=authors, image=image, draft=draft, expires=expires, aliases=aliases,
         language=language, layout=layout, featured=featured, alias_lines=_alias_lines(doc, aliases), body=converted.html,
         words=converted.words, extra=extra,
-        translation_key=str(translation_key).strip() if translation_key is not None else None)
+        translation_key=str(translation_key).strip() if translation_key is not None else None,
+        search_words=body_words(converted.html))
     unknown = tuple((name, count, use.first_line[name]) for name, count in sorted(use.unknown.items()))
     return Parsed(article, (), unknown)
 

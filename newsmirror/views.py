@@ -68,6 +68,7 @@ class Story:
     aliases: tuple[str, ...]
     featured: bool
     extra: dict = field(compare=False, default_factory=dict)
+    search_words: str = field(default="", compare=False, repr=False)   # the body's search terms
 
     @classmethod
     def of(cls, article: Article, section: Section, tags, authors, language: str, direction: str,
@@ -79,7 +80,7 @@ class Story:
                    reading_minutes=article.reading_minutes, draft=article.draft, scheduled=scheduled,
                    language=language, direction=direction, layout=article.layout,
                    source=article.source, line=article.line, aliases=article.aliases, featured=article.featured,
-                   extra=article.extra)
+                   extra=article.extra, search_words=article.search_words)
 
 
 @dataclass(frozen=True)
