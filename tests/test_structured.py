@@ -190,7 +190,7 @@ def test_home_page_describes_the_website(output, mirror):
         "description": ("Independent reporting on politics, business and culture from the towns and harbours "
                         "of the Meridian coast and the islands beyond."),
     }
-    assert "potentialAction" not in website   # no search page yet
+    assert "potentialAction" not in website   # no SearchAction: the search page is noindex, for readers
     assert not of_type(blocks, "BreadcrumbList")   # the home page shows no trail
 
 
