@@ -17,6 +17,7 @@ where the term occurs (a bit each for body, summary, tags/authors/section and ti
 from __future__ import annotations
 
 import json
+from array import array
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable
@@ -39,7 +40,9 @@ def shard_of(term: str, key: int) -> str:
 
 def search_files(stories: tuple[Story, ...], format_date: Callable) -> dict[str, bytes]:
     """Return {site path: bytes} of the search script and index for these stories (newest first)."""
-    postings: dict[str, tuple[list[int], list[int]]] = {}   # term: (document numbers, where found)
+    # a 10,000-article site has millions of postings: arrays of machine integers, not lists of
+    # Python ints, and each shard is turned into text and let go before the next
+    postings: dict[str, tuple[array, bytearray]] = {}   # term: (document numbers, where found)
     for number, story in enumerate(stories):
         # the body's words come from parsing (cached with it); a story made otherwise is read here
         words = story.search_words.split() if story.search_words else terms_of(body_text(str(story.body)))
@@ -51,19 +54,21 @@ def search_files(stories: tuple[Story, ...], format_date: Callable) -> dict[str,
         for term, mask in masks.items():
             entry = postings.get(term)
             if entry is None:
-                entry = postings[term] = ([], [])
-            entry[0].append(number)   # numbers grow with the loop: each list is sorted
+                entry = postings[term] = (array("I"), bytearray())
+            entry[0].append(number)   # numbers grow with the loop: each array is sorted
             entry[1].append(mask)
-    shards: dict[str, dict[str, list]] = defaultdict(dict)
     key = 1 if sum(len(e[0]) for e in postings.values()) < SMALL else 2   # a small site: fewer, fuller files
-    for term in sorted(postings):
-        numbers, found = postings[term]
-        deltas = [numbers[0]] + [b - a for a, b in zip(numbers, numbers[1:])]
-        shards[shard_of(term, key)][term] = [deltas, found]
+    by_shard: dict[str, list[str]] = defaultdict(list)
+    for term in postings:
+        by_shard[shard_of(term, key)].append(term)
     files = {SCRIPT: (Path(__file__).parent / "search.js").read_bytes(),
              DATA + "meta.js": _script("meta", {"documents": len(stories), "chunk": CHUNK, "key": key,
-                                                "shards": sorted(shards)})}
-    for name, terms in shards.items():
+                                                "shards": sorted(by_shard)})}
+    for name in sorted(by_shard):
+        terms = {}
+        for term in by_shard[name]:
+            numbers, found = postings.pop(term)
+            terms[term] = [[numbers[0]] + [b - a for a, b in zip(numbers, numbers[1:])], list(found)]
         files[DATA + name + ".js"] = _script(name, terms)
     for start in range(0, len(stories), CHUNK):
         name = f"d-{start // CHUNK}"
