@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .assets import HASH_LENGTH, Assets
+from .assets import HASH_LENGTH
 from .config import Config
 from .mirrors import Mirror
 
@@ -37,9 +37,9 @@ def security_headers(config: Config, mirror: Mirror) -> list[tuple[str, str]]:
             ("X-Frame-Options", "SAMEORIGIN")]
 
 
-def headers_file(config: Config, mirror: Mirror, assets: Assets, others: set[str]) -> bytes:
-    """Return `_headers`: security headers for every path, a year's cache for hashed assets
-    (`others` are the mirror's other output paths, which must keep a short cache).
+def headers_file(config: Config, mirror: Mirror, immutable: list[str]) -> bytes:
+    """Return `_headers`: security headers for every path, a year's cache for the hashed assets
+    (`immutable`: the patterns immutable_patterns() found, the same for every mirror).
 
     Neither host puts a path into a header value portably (Netlify has no placeholders there,
     Cloudflare allows 100 rules), so Onion-Location names the onion's home page; each page's
@@ -55,7 +55,7 @@ def headers_file(config: Config, mirror: Mirror, assets: Assets, others: set[str
         lines.append(f"  Onion-Location: {onion.url}")
     # no Cache-Control for pages: both hosts revalidate them by default, and a second matching
     # rule would join its value to this one with a comma
-    for pattern in immutable_patterns([hashed for _, hashed in assets.names], others):
+    for pattern in immutable:
         lines += [mirror.rooted(pattern), f"  Cache-Control: {IMMUTABLE}"]
     return ("\n".join(lines) + "\n").encode("utf-8")
 

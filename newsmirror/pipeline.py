@@ -23,7 +23,7 @@ from .config import DEPLOY_FOLDER, Config
 from .deploy import DeploySettings
 from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
-from .hosting import deploy_files, headers_file
+from .hosting import deploy_files, headers_file, immutable_patterns
 from .i18n import date_formatter, load_strings
 from .links import LinkPolicy, ref_targets
 from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
@@ -552,6 +552,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
     hashed = {h for _, h in static.names}
     others = {page.output for page in plan.pages} | {rel for rel, _ in static.files if rel not in hashed} \
         | {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
+    immutable = immutable_patterns(sorted(hashed), others)
     search = _SearchFiles(config, plan, search_key)
     for mirror in mirrors:
         for feed in plan.feeds:
@@ -567,7 +568,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         if domain_file is not None:
             staging.add(mirror.host, "CNAME", domain_file)
         search.stage(staging, mirror.host, prior.get(mirror.host, {}))
-        staging.add(mirror.host, "_headers", headers_file(config, mirror, static, others))
+        staging.add(mirror.host, "_headers", headers_file(config, mirror, immutable))
         staging.add(mirror.host, ".nojekyll", b"")   # GitHub Pages: serve files as they are, no Jekyll
         for rel, data in static.files:
             staging.add(mirror.host, rel, data)

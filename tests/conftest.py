@@ -138,3 +138,13 @@ def browser():
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """Return a fresh Chromium page (its own context: no cookies or cache from other tests)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

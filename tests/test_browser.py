@@ -17,13 +17,6 @@ BANNER = ("You are reading a mirror of The Meridian Courier. If our main address
 ARTICLE = "politics/2026/11/24/electoral-reform-bill/"
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 def watch(page) -> list[tuple[str, int]]:

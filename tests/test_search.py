@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
 
 from conftest import REPO, copy_sample, run_build, serve, snapshot
 from sitecheck import front_matter
@@ -24,13 +23,6 @@ PERSIAN_ARTICLE = "fa/world/2026/11/18/fisheries-talks-stall/"   # the Persian e
 START = "politics/2026/11/24/electoral-reform-bill/"
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 def settled(page) -> str:
