@@ -325,12 +325,15 @@ def run_verify(args, say) -> int:
     for label, files in (("MISSING", verdict.missing), ("CHANGED", verdict.different), ("EXTRA", verdict.extra)):
         for rel in files:
             print(f"{label} {rel}")
+    if verdict.unserved:
+        print(f"not served (hosts read these themselves): {', '.join(verdict.unserved)}")
     signature = {"good": "good", "bad": "BAD", "unsigned": "none (the manifest is not signed)",
                  "unchecked": "present, not checked (pass --key with the outlet's public key)"}[verdict.signature]
     print(f"signature: {signature}" + (f" ({verdict.detail})" if verdict.detail else ""))
     wrong = len(verdict.missing) + len(verdict.different) + len(verdict.extra)
     if verdict.ok:
-        say(f"{verdict.where}: all {verdict.files} files match the manifest")
+        served = verdict.files - len(verdict.unserved)
+        say(f"{verdict.where}: all {served} files {'served ' if verdict.unserved else ''}match the manifest")
         return 0
     print(f"error: {verdict.where}: {wrong} file(s) differ from the manifest of {verdict.files}"
           + ("; the signature does not hold" if verdict.signature == "bad" else ""), file=sys.stderr)

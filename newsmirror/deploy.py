@@ -115,6 +115,8 @@ def deploy_mirror(source: Path, target: DeployTarget, settings: DeploySettings, 
                           "this mirror's folder, or raise deploy.max_delete in config.yaml")
     phases = ordered(changes)
     sending = sum(len(files) for _, files in phases)
+    if not dry_run and isinstance(transport, LocalFolder):
+        transport.settle()
     if not sending and not changes.deleted:
         say(f"{target.host} -> {target.to}: up to date, nothing to send")
         return DeployReport(target.host, 0, 0)
@@ -176,6 +178,7 @@ class LocalFolder:
 
     def __init__(self, target: DeployTarget):
         self.root = Path(target.to)
+        self.retimed: list[tuple[str, int]] = []   # same bytes, other mtime: set when not a dry run
 
     def changes(self, source: Path) -> Changes:
         """Compare by size, then by content when only the mtime differs (a rebuild after `clean`)."""
@@ -197,9 +200,15 @@ class LocalFolder:
                 if file_sha256(self.root / rel) != mine:
                     changed.append(rel)
                 else:
-                    os.utime(self.root / rel, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+                    self.retimed.append((rel, stat.st_mtime_ns))
         deleted = sorted(set(theirs) - set(ours))
         return Changes(tuple(sorted(new)), tuple(sorted(changed)), tuple(deleted), len(theirs))
+
+    def settle(self) -> None:
+        """Give files whose bytes were already right the site's mtime (so the next compare is quick)."""
+        for rel, mtime in self.retimed:
+            os.utime(self.root / rel, ns=(mtime, mtime))
+        self.retimed = []
 
     def upload(self, source: Path, files: list[str]) -> None:
         """Copy each file into place atomically (readers never see half a file)."""

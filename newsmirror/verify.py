@@ -14,6 +14,9 @@ from .deploy import _walk
 from .manifest import MANIFEST, SIGNATURE, SigningError, check_signature, file_sha256, read_manifest
 
 USER_AGENT = "newsmirror-verify"
+# files a static host reads for itself and need not serve (Netlify and Cloudflare Pages keep
+# _headers to themselves): over HTTP, one that is not served is not missing
+HOST_FILES = frozenset({"_headers", "_redirects", ".nojekyll"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class Verdict:
     different: tuple[str, ...]
     signature: str               # good, bad, unsigned, unchecked
     detail: str = ""
+    unserved: tuple[str, ...] = ()   # HOST_FILES the server does not serve (over HTTP only)
 
     @property
     def ok(self) -> bool:
@@ -78,7 +82,7 @@ def _verify_url(base: str, public_key: Path | None) -> Verdict:
     def check(rel: str) -> tuple[str, str | None]:
         code, body = _fetch(base + urllib.parse.quote(rel))
         if body is None:
-            return rel, "missing"
+            return rel, "unserved" if rel in HOST_FILES and code == "HTTP 404" else "missing"
         ok = len(body) == listed[rel][1] and hashlib.sha256(body).hexdigest() == listed[rel][0]
         return rel, None if ok else "different"
 
@@ -86,8 +90,9 @@ def _verify_url(base: str, public_key: Path | None) -> Verdict:
         results = list(pool.map(check, sorted(listed)))
     missing = tuple(rel for rel, what in results if what == "missing")
     different = tuple(rel for rel, what in results if what == "different")
+    unserved = tuple(rel for rel, what in results if what == "unserved")
     state, detail = _signature_state(data, signature, public_key)
-    return Verdict(base, len(listed), missing, (), different, state, detail)
+    return Verdict(base, len(listed), missing, (), different, state, detail, unserved)
 
 
 def _parse(data: bytes, where: str) -> dict[str, tuple[str, int]]:

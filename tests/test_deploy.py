@@ -243,3 +243,19 @@ def test_a_bad_deploy_value_is_reported_with_its_line(tmp_path: Path):
     result = deploy(site)
     assert result.returncode == 1
     assert f"config.yaml:{line}: unknown key 'speed' in mirrors.0.deploy (known keys: to, rsh)" in result.stderr
+
+
+def test_a_dry_run_changes_nothing_even_an_mtime(tmp_path: Path):
+    site = copy_sample(tmp_path / "site")
+    target = tmp_path / "www"
+    set_target(site, str(target))
+    assert run_build(site).returncode == 0
+    assert deploy(site).returncode == 0
+    built = site / "output" / PRIMARY
+    os.utime(built / "robots.txt", ns=(1_000_000_000, 1_000_000_000))   # same bytes, another mtime
+    before = snapshot(target)
+    assert deploy(site, "--dry-run").returncode == 0
+    assert snapshot(target) == before
+    result = deploy(site)
+    assert "up to date, nothing to send" in result.stdout   # equal bytes are not sent again
+    assert (target / "robots.txt").stat().st_mtime_ns == 1_000_000_000

@@ -197,3 +197,18 @@ def test_a_missing_key_file_is_a_config_problem(tmp_path: Path):
     result = run_build(root)
     assert result.returncode == 1
     assert f"config.yaml:{lines + 2}: signing.key: '{root / 'keys/nowhere'}' is not a file" in result.stderr
+
+
+def test_verify_over_http_accepts_host_files_a_host_does_not_serve(signed: Path, tmp_path: Path):
+    folder = Path(shutil.copytree(signed / "output" / PRIMARY, tmp_path / "netlify-like"))
+    (folder / "_headers").unlink()     # Netlify and Cloudflare Pages read it and do not serve it
+    (folder / ".nojekyll").unlink()
+    with serve(folder) as base:
+        result = verify(base, "--key", str(signed / "outlet-key.pub"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "not served (hosts read these themselves): .nojekyll, _headers" in result.stdout
+    assert (folder / "robots.txt").exists()   # an ordinary file missing is still a failure:
+    (folder / "robots.txt").unlink()
+    with serve(folder) as base:
+        missing = verify(base, "--key", str(signed / "outlet-key.pub"))
+    assert missing.returncode == 1 and "MISSING robots.txt" in missing.stdout.splitlines()
