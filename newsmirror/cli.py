@@ -154,12 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except BuildError as exc:
-        if args.command == "deploy":
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-            return 1
         for problem in exc.problems:
             print(problem, file=sys.stderr)
+        if args.command == "deploy":   # a deploy changes no output folder: the problems say it all
+            return 1
         errors = sum(1 for p in exc.problems if not p.warning)
         print(f"error: {errors} problem{'s' if errors != 1 else ''}; nothing was written, the output "
               "folder is as it was", file=sys.stderr)

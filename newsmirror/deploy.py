@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import time
@@ -115,7 +114,7 @@ def deploy_mirror(source: Path, target: DeployTarget, settings: DeploySettings, 
                           "this mirror's folder, or raise deploy.max_delete in config.yaml")
     phases = ordered(changes)
     sending = sum(len(files) for _, files in phases)
-    if not dry_run and isinstance(transport, LocalFolder):
+    if not dry_run:
         transport.settle()
     if not sending and not changes.deleted:
         say(f"{target.host} -> {target.to}: up to date, nothing to send")
@@ -161,8 +160,8 @@ class TransferError(Exception):
     """One attempt to talk to a target failed (it may work when retried)."""
 
 
-def _walk(folder: Path) -> dict[str, os.stat_result]:
-    """Return {site path: stat} of the files under `folder`."""
+def files_under(folder: Path) -> dict[str, os.stat_result]:
+    """Return {site path: stat} of the files under `folder` (a built mirror or a target)."""
     found = {}
     base = str(folder)
     for parent, dirs, names in os.walk(base):
@@ -183,10 +182,10 @@ class LocalFolder:
     def changes(self, source: Path) -> Changes:
         """Compare by size, then by content when only the mtime differs (a rebuild after `clean`)."""
         try:
-            theirs = _walk(self.root) if self.root.exists() else {}
+            theirs = files_under(self.root) if self.root.exists() else {}
         except OSError as exc:
             raise TransferError(f"cannot read {self.root}: {exc}") from None
-        ours = _walk(source)
+        ours = files_under(source)
         hashes = _manifest_hashes(source)
         new, changed = [], []
         for rel, stat in ours.items():
@@ -279,10 +278,13 @@ class Rsync:
                     deleted.append(name)
             elif len(flags) > 2 and flags[1] == "f" and flags[0] in "<>":
                 (new if flags[2:].strip("+") == "" else changed).append(name)
-        total = len(_walk(source))
+        total = len(files_under(source))
         existing = total - len(new) + len(deleted)
         return Changes(tuple(sorted(new)), tuple(sorted(changed)), tuple(sorted(deleted)), existing,
                        removals)
+
+    def settle(self) -> None:
+        """Nothing to do: rsync's own compare already gave equal files their mtime."""
 
     def upload(self, source: Path, files: list[str]) -> None:
         """Send exactly these files (their folders are created as needed)."""
@@ -291,8 +293,3 @@ class Rsync:
     def delete(self, source: Path, changes: Changes) -> None:
         """Delete what the site no longer has, and no more than the dry run counted."""
         self._run(["--delete", "--existing", "--ignore-existing", f"--max-delete={changes.removals}"], source)
-
-
-def describe(target: DeployTarget) -> str:
-    """Return the target as a user would write it (the rsh shown when set)."""
-    return target.to + (f" (rsh: {shlex.quote(target.rsh)})" if target.rsh else "")

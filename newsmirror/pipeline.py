@@ -206,16 +206,12 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
                 files[rel] = held
                 fresh[host].append((rel, held[0]))
                 continue
-            if rel in changed:
-                path = staged + rel
-                stat = os.stat(path)
-            else:
-                path = built + rel
-                stat = os.stat(path)
-                seen = known.get(rel)
-                if seen is not None and (seen[0], seen[1]) == (stat.st_size, stat.st_mtime_ns):
-                    files[rel] = (seen[2], stat.st_size)
-                    continue
+            path = (staged if rel in changed else built) + rel
+            stat = os.stat(path)
+            seen = None if rel in changed else known.get(rel)
+            if seen is not None and (seen[0], seen[1]) == (stat.st_size, stat.st_mtime_ns):
+                files[rel] = (seen[2], stat.st_size)
+                continue
             files[rel] = (file_sha256(path), stat.st_size)
             fresh[host].append((rel, files[rel][0]))
         data = manifest_bytes(mirror.url, files)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .deploy import _walk
+from .deploy import files_under
 from .manifest import MANIFEST, SIGNATURE, SigningError, check_signature, file_sha256, read_manifest
 
 USER_AGENT = "newsmirror-verify"
@@ -61,7 +61,7 @@ def _verify_folder(folder: Path, public_key: Path | None) -> Verdict:
     except OSError:
         signature = None
     listed = _parse(data, str(folder))
-    present = {rel for rel in _walk(folder) if rel not in (MANIFEST, SIGNATURE)}
+    present = {rel for rel in files_under(folder) if rel not in (MANIFEST, SIGNATURE)}
     missing = sorted(set(listed) - present)
     extra = sorted(present - set(listed))
     different = sorted(rel for rel in set(listed) & present

@@ -7,6 +7,7 @@ import functools
 import http.server
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -148,3 +149,10 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

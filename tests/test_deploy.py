@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, copy_sample, need, run_build, snapshot
+from conftest import REPO, copy_sample, free_port, need, run_build, snapshot
 
 PRIMARY = "www.meridiancourier.example"
 PRIMARY_LINE = "  - url: https://www.meridiancourier.example/"
@@ -36,12 +35,6 @@ def set_target(site: Path, target: str, extra: str = "") -> None:
     end = text.index("\n", start)
     text = text[:end] + f"\n    deploy: {target}" + text[end:] + extra
     config.write_text(text, encoding="utf-8")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from lxml import etree, html
 
-from conftest import copy_sample, need, run_build
+from conftest import copy_sample, free_port, need, run_build
 from sitecheck import PREFIXED, SAMPLE_MIRRORS, Address, html_pages
 
 ONION = SAMPLE_MIRRORS[3]
@@ -30,12 +30,6 @@ SECURITY = ("X-Content-Type-Options", "Referrer-Policy", "Content-Security-Polic
 
 def mirror_id(mirror: Address) -> str:
     return mirror.host.split(".")[0][:12] + ("-prefix" if mirror.prefix != "/" else "")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def add_hosting(site: Path, block: str) -> None:
