@@ -29,7 +29,7 @@ from .links import LinkPolicy, ref_targets
 from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
 from .plan import BuildOptions, SitePlan, plan_site
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
-from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, search_files
+from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, SearchIndex, search_files
 from .sitemaps import NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files
 from .unchanged import forget_last_build, input_stamp, remember, still_current
 from .writer import Staging, WriteReport, stage_file
@@ -407,11 +407,11 @@ class _Rendered:
     problems: tuple[Problem, ...]
 
 
-class _RenderJob:
+class RenderJob:
     """Everything needed to render any page for any mirror; one per process."""
 
     def __init__(self, config: Config, plan: SitePlan, mirrors, staging: Path, assets: Assets):
-        env = make_environment(config)
+        env = make_environment(config)   # one per job: templates compile once per job
         self.plan, self.staging = plan, staging
         renderers = [Renderer(config, env, plan, m, assets) for m in mirrors]
         self.targets = [(m.host, config.output_dir / m.host, r) for m, r in zip(mirrors, renderers)]
@@ -466,6 +466,16 @@ class _RenderJob:
         return _Rendered(tuple(files), tuple(problems))
 
 
+def stage_pages(job: RenderJob, indexes: list[int], staging: Staging) -> list[Problem]:
+    """Render the pages of `job.plan` at `indexes` for every mirror of the job, in this process,
+    into `staging`; return the template problems."""
+    result = job.run([(i, [(t, None) for t in range(len(job.targets))]) for i in indexes])
+    for host, rel, changed, _, digest_size in result.files:
+        staging.record(host, rel, changed)
+        staging.digests[(host, rel)] = digest_size
+    return list(result.problems)
+
+
 def _untouched(path: str, recorded: tuple[str, int, int] | None, fingerprint: str) -> bool:
     """Return whether the file was made from `fingerprint` and nobody changed it since."""
     if recorded is None or recorded[0] != fingerprint:
@@ -477,10 +487,10 @@ def _untouched(path: str, recorded: tuple[str, int, int] | None, fingerprint: st
     return (stat.st_size, stat.st_mtime_ns) == (recorded[1], recorded[2])
 
 
-_WORKER_JOB: list[_RenderJob] = []   # the job of a worker process, set once when it starts
+_WORKER_JOB: list[RenderJob] = []   # the job of a worker process, set once when it starts
 
 
-def _start_worker(job: _RenderJob) -> None:
+def _start_worker(job: RenderJob) -> None:
     _WORKER_JOB.append(job)
 
 
@@ -490,11 +500,12 @@ def _run_in_worker(tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> _Re
 
 def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
                    progress: Progress, keep: frozenset[str] = frozenset(), cache: BuildCache | None = None,
-                   fingerprints: list[str] | None = None, search_key: str | None = None) -> list[Problem]:
+                   fingerprints: list[str] | None = None, search_key: str | None = None,
+                   search_index: SearchIndex | None = None) -> list[Problem]:
     """Render every page, feed and file for each mirror into `staging`; return template problems.
 
     Pages whose output path is in `keep` are not rendered: their files stay as they are (the live
-    preview keeps the pages a change did not affect)."""
+    preview keeps the pages a change did not affect, and passes the search index it keeps)."""
     for mirror in mirrors:
         for rel in sorted(keep):
             staging.record(mirror.host, rel, False)
@@ -515,7 +526,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
                 targets.append((target, fingerprint))
         if targets:
             tasks.append((index, targets))
-    job = _RenderJob(config, plan, mirrors, staging.folder, static)
+    job = RenderJob(config, plan, mirrors, staging.folder, static)
     job.verify_sharing(tasks)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
@@ -549,7 +560,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
     others = {page.output for page in plan.pages} | {rel for rel, _ in static.files if rel not in hashed} \
         | {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
     immutable = immutable_patterns(sorted(hashed), others)
-    search = _SearchFiles(config, plan, search_key)
+    search = _SearchFiles(config, plan, search_key, search_index)
     for mirror in mirrors:
         for feed in plan.feeds:
             staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static))
@@ -576,8 +587,8 @@ class _SearchFiles:
     page's script resolves them), made at most once, and not at all when every mirror's copy
     was made from the same inputs and is untouched since (the usual rebuild)."""
 
-    def __init__(self, config: Config, plan: SitePlan, key: str | None):
-        self.config, self.plan, self.key = config, plan, key
+    def __init__(self, config: Config, plan: SitePlan, key: str | None, index: SearchIndex | None = None):
+        self.config, self.plan, self.key, self.index = config, plan, key, index
         self.files: dict[str, bytes] | None = None
 
     def stage(self, staging: Staging, host: str, recorded: dict[str, tuple[str, int, int]]) -> None:
@@ -593,6 +604,8 @@ class _SearchFiles:
                     staging.record(host, rel, False)
                     staging.fingerprints[(host, rel)] = digest(self.key, rel)
                 return
+        if self.files is None and self.index is not None:
+            self.files = self.index.files()
         if self.files is None:
             self.files = search_files(self.plan.stories, date_formatter(self.config.zone, self.config.site.locale))
         for rel, data in self.files.items():

@@ -13,7 +13,7 @@ from .config import Config, LanguageInfo, direction_of
 from .errors import Problem
 from .i18n import Strings, language_name, month_label
 from .links import ref_uses
-from .related import plan_neighbours
+from .related import Neighbours, plan_neighbours
 from .search import FOLDER as SEARCH_PATH
 from .views import (Author, Crumb, Edition, Feed, Group, Page, Pagination, Section, Story, Term, Translation,
                     slugify)
@@ -101,14 +101,7 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
 
     for article, story, near in zip(articles, stories, plan_neighbours(stories)):
         edition = edition_of[config.language(article.language).code]
-        crumbs = (Crumb(_crumb(strings, edition), edition.path), Crumb(story.section.title, story.section.path),
-                  Crumb(story.title, story.path))
-        pages.append(Page("article", story.path, story.layout + ".html", story.title, story.summary,
-                          crumbs, feeds=_site_feeds(edition), language=story.language,
-                          direction=story.direction, article=story, section=story.section,
-                          source=story.source, line=story.line, edition=edition.code,
-                          translations=translations.get(id(story), ()),
-                          related=near.related, previous=near.previous, next=near.next))
+        pages.append(article_page(story, edition, strings, translations.get(id(story), ()), near))
     for edition in editions:
         listed = tuple(story_of[id(a)] for a in by_edition[edition.code])
         pages += _edition_pages(config, edition, editions, listed, feeds, strings)
@@ -135,6 +128,29 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
     return SitePlan(tuple(pages), tuple(feeds), stories, default.sections, refs,
                     tuple(problems + ref_problems), news=recent_news(stories, options.now),
                     editions=editions, strings=strings)
+
+
+def article_page(story: Story, edition: Edition, strings: Strings, translations: tuple[Translation, ...],
+                 near: Neighbours) -> Page:
+    """Return the page of one story."""
+    crumbs = (Crumb(_crumb(strings, edition), edition.path), Crumb(story.section.title, story.section.path),
+              Crumb(story.title, story.path))
+    return Page("article", story.path, story.layout + ".html", story.title, story.summary,
+                crumbs, feeds=_site_feeds(edition), language=story.language,
+                direction=story.direction, article=story, section=story.section,
+                source=story.source, line=story.line, edition=edition.code, translations=translations,
+                related=near.related, previous=near.previous, next=near.next)
+
+
+def story_for(article: Article, config: Config, plan: SitePlan, options: BuildOptions) -> Story | None:
+    """Return the story plan_site would make of a published article whose section and
+    edition the plan has, else None."""
+    code = config.language(article.language).code
+    edition = next((e for e in plan.editions if e.code == code), None)
+    section = next((s for s in edition.sections if s.key == article.section), None) if edition else None
+    if section is None:
+        return None
+    return _story(article, config, section, {a.key: a for a in config.authors}, options)
 
 
 def recent_news(stories: tuple[Story, ...], now: datetime) -> tuple[Story, ...]:

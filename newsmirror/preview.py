@@ -34,9 +34,18 @@ from . import articles
 from .config import Config, load_config
 from .errors import BuildError, Problem, display_path, template_frame
 from .mirrors import Mirror
-from .pipeline import (Progress, _check_folders, _no_progress, check_and_plan, content_files,
-                       parse_content, parse_settings, render_and_commit)
-from .plan import BuildOptions
+from .articles import Article
+from .assets import Assets
+from .feeds import atom_feed, rss_feed
+from .i18n import date_formatter
+from .links import ref_targets
+from .pipeline import (Progress, RenderJob, _check_folders, _no_progress, check_and_plan, content_files,
+                       has_search, parse_content, parse_settings, render_and_commit, stage_pages)
+from .plan import BuildOptions, SitePlan, story_for
+from .search import SearchIndex
+from .sitemaps import NEWS_SITEMAP, news_sitemap
+from .swap import StoryIndex, same_shape, sources_shown, swap_story
+from .unchanged import next_instant
 from .views import Page
 from .writer import Staging, WriteReport
 
@@ -74,6 +83,7 @@ class Rebuilt:
     report: WriteReport
     seconds: float
     warnings: tuple[Problem, ...]
+    planned: bool = True         # False: an edit in place (swap.py), no full plan
 
 
 def preview_config(config: Config, host: str | None, url: str, output_dir: Path) -> tuple[Config, Mirror]:
@@ -92,16 +102,27 @@ def preview_config(config: Config, host: str | None, url: str, output_dir: Path)
                    output_dir=output_dir, hosting=replace(config.hosting, fingerprint=())), local
 
 
-def stories_of(page: Page) -> set[str]:
-    """Return the content files of every article a page shows."""
-    shown = [page.article, page.lead, *page.articles, *(s for g in page.groups for s in g.articles),
-             *page.related, page.previous, page.next]
-    return {s.source for s in shown if s is not None}
+@dataclass(frozen=True)
+class _Site:
+    """What the last complete preview build planned, kept for edits in place."""
+
+    plan: SitePlan
+    static: Assets
+    warnings: tuple[Problem, ...]
+    options: BuildOptions
+    until: datetime | None       # when the clock next changes the plan (next_instant)
+    index: StoryIndex
+    search: SearchIndex | None
+    job: RenderJob
 
 
 class PreviewBuild:
     """The site built for one mirror into a private folder, keeping what later rebuilds reuse:
-    parsed files by (mtime, size, inode), and the pages as last written."""
+    parsed files by (mtime, size, inode), the pages as last written, and the plan.
+
+    A save that changes an article only in what its pages show (the usual save) swaps the
+    story into the kept plan and renders the pages and feeds showing it; any other change
+    plans the site again and renders the pages whose plan changed."""
 
     def __init__(self, config: Config, options: ServeOptions, url: str, folder: Path):
         self.config_path, self.options, self.url, self.folder = config.path, options, url, folder
@@ -112,6 +133,7 @@ class PreviewBuild:
         self.written: dict[str, Page] | None = None  # output path: page, as on disk; None: all stale
         self.context: tuple = ()                     # what every page depends on, as on disk
         self.extras: dict[str, dict] = {}            # front matter Page equality does not see
+        self.site: _Site | None = None               # None: the next build plans everything
 
     @property
     def root(self) -> Path:
@@ -125,7 +147,9 @@ class PreviewBuild:
 
     def invalidate(self, changed: set[Path]) -> None:
         """Forget what the changed files make stale: config and layouts affect every page."""
-        _, _, layouts, _ = self.watched()
+        _, content, layouts, _ = self.watched()
+        if not all(p.suffix == ".md" and p.is_relative_to(content) for p in changed):
+            self.site = None
         if self.config_path in changed:
             self.base, self.written = None, None
         if any(p.is_relative_to(layouts) for p in changed):
@@ -136,9 +160,16 @@ class PreviewBuild:
             articles._shortcodes.cache_clear()
             articles._converter.cache_clear()
 
-    def run(self, progress: Progress = _no_progress) -> Rebuilt:
-        """Bring the preview folder up to date; raise BuildError naming every problem."""
+    def run(self, progress: Progress = _no_progress, changed: set[Path] = frozenset()) -> Rebuilt:
+        """Bring the preview folder up to date after `changed` files; raise BuildError naming
+        every problem."""
         started = time.perf_counter()
+        done = self._edit_in_place(changed, started) if changed and self.site is not None else None
+        return done or self._plan_and_render(progress, started)
+
+    def _plan_and_render(self, progress: Progress, started: float) -> Rebuilt:
+        """Plan the whole site and render the pages whose plan changed."""
+        self.site = None
         if self.base is None:
             self.base = load_config(self.config_path)
             self.config, self.mirror = preview_config(self.base, self.options.mirror, self.url, self.folder)
@@ -149,13 +180,88 @@ class PreviewBuild:
         options = BuildOptions(now=now, drafts=self.options.drafts, future=self.options.future)
         plan, static, warnings = check_and_plan(config, parsed, options, self.base)
         keep = self._unchanged(plan, static.names)
+        search = SearchIndex(plan.stories, date_formatter(config.zone, config.site.locale)) \
+            if has_search(plan) else None
         staging = Staging(config.output_dir, [mirror.host])
-        report = render_and_commit(config, plan, [mirror], static, staging, progress, warnings, keep=keep)
+        report = render_and_commit(config, plan, [mirror], static, staging, progress, warnings, keep=keep,
+                                   search_index=search)
         self.written = {p.output: p for p in plan.pages}
         self.context = (plan.sections, plan.refs, plan.editions, static.names)
         self.extras = {s.source: s.extra for s in plan.stories}
+        shown = tuple(sorted(set(warnings)))
+        self.site = _Site(plan, static, shown, options, next_instant(parsed, now), StoryIndex.of(plan), search,
+                          RenderJob(config, plan, [mirror], staging.folder, static))
         return Rebuilt(len(plan.pages), len(plan.pages) - len(keep), report,
-                       time.perf_counter() - started, tuple(sorted(set(warnings))))
+                       time.perf_counter() - started, shown)
+
+    def _edit_in_place(self, changed: set[Path], started: float) -> Rebuilt | None:
+        """Swap edited articles into the kept plan and render what shows them; return None
+        when the change needs a full plan (see swap.same_shape), and change nothing then."""
+        site, config, mirror = self.site, self.config, self.mirror
+        now = self.options.now or datetime.now(timezone.utc)
+        if now < site.options.now or (site.until is not None and now >= site.until):
+            return None   # a scheduled article came due, or one expired, since the plan was made
+        fresh = {}
+        for path in sorted(changed):
+            if path not in self.parsed:
+                return None   # a new file, or one the build skips
+            try:
+                st = path.stat()
+            except OSError:
+                return None   # removed
+            key, old = (st.st_mtime_ns, st.st_size, st.st_ino), self.parsed[path][1]
+            new = articles.parse_file(path, self.settings)
+            if new.problems or not isinstance(new.item, Article) or not isinstance(old.item, Article) \
+                    or new.shortcodes != old.shortcodes or not same_shape(old.item, new.item) \
+                    or not self._refs_resolved(site.plan, old.item, new.item):
+                return None
+            fresh[path] = (key, new)
+        # a draft or scheduled article is in no page (the same after the edit: same shape)
+        stories = [story_for(new.item, config, site.plan, site.options) for _, new in fresh.values()
+                   if new.item.source in site.index.number]
+        if any(story is None for story in stories):
+            return None
+        plan, pages, feeds, search_files = site.plan, set(), set(), {}
+        for story in stories:
+            plan = swap_story(plan, site.index, story)
+            pages |= set(site.index.pages.get(story.source, ()))
+            feeds |= set(site.index.feeds.get(story.source, ()))
+            if site.search is not None:
+                replaced = site.search.replace(site.index.number[story.source], story)
+                search_files.update(site.search.files() if replaced is None else replaced)
+        staging = Staging(config.output_dir, [mirror.host])
+        try:
+            site.job.plan, site.job.seen_dirs = plan, {}
+            problems = stage_pages(site.job, sorted(pages), staging)
+            if problems:
+                raise BuildError(problems + list(site.warnings))
+            for at in sorted(feeds):
+                feed = plan.feeds[at]
+                staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, site.static))
+                staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, site.static))
+            if plan.news != site.plan.news:
+                staging.add(mirror.host, NEWS_SITEMAP, news_sitemap(plan.news, mirror, config.site.title))
+            for rel in sorted(search_files):
+                staging.add(mirror.host, rel, search_files[rel])
+        except BaseException:
+            staging.abort()
+            self.site = None   # the search index took the edit: plan everything next time
+            raise
+        report = staging.commit(complete=False)
+        self.parsed.update(fresh)
+        self.site = replace(site, plan=plan)
+        for at in pages:
+            self.written[plan.pages[at].output] = plan.pages[at]
+        self.extras.update((new.item.source, new.item.extra) for _, new in fresh.values())
+        return Rebuilt(len(plan.pages), len(pages), report, time.perf_counter() - started, site.warnings,
+                       planned=False)
+
+    @staticmethod
+    def _refs_resolved(plan: SitePlan, old: Article, new: Article) -> bool:
+        """Return whether every link to another article, in both versions, is one the plan
+        resolved (a new or broken one needs the full plan and its warnings)."""
+        targets = set(ref_targets(old.body)) | set(ref_targets(new.body))
+        return all(plan.refs.get(t) is not None for t in targets)
 
     def _parse(self, progress: Progress) -> list:
         """Return every content file parsed, re-reading only files added or changed since."""
@@ -185,7 +291,7 @@ class PreviewBuild:
             return frozenset()
         edited = {s.source for s in plan.stories if self.extras.get(s.source) != s.extra}
         return frozenset(p.output for p in plan.pages
-                         if self.written.get(p.output) == p and not (edited and stories_of(p) & edited))
+                         if self.written.get(p.output) == p and not (edited and sources_shown(p) & edited))
 
 
 class FileWatch:
@@ -392,7 +498,7 @@ class Preview:
             (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
         try:
             self.building = True
-            done = self.build.run(self.progress if not changed else _no_progress)
+            done = self.build.run(self.progress if not changed else _no_progress, changed)
         except BuildError as exc:
             self._failed(tuple(exc.problems))
             return
@@ -405,8 +511,9 @@ class Preview:
         self._warn(done.warnings)
         r = done.report
         if changed:
+            how = "" if done.planned else " (edited in place)"
             self.say(f"Rebuilt in {done.seconds:.2f} s after {cause}: {done.rendered} of {done.pages} "
-                     f"pages rendered, {r.written} files written, {r.removed} removed")
+                     f"pages rendered, {r.written} files written, {r.removed} removed{how}")
         else:
             self.say(f"Built {done.pages} pages in {done.seconds:.2f} s")
         failed_before = state.problems is not None or state.root is None

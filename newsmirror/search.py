@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable
@@ -40,40 +41,115 @@ def shard_of(term: str, key: int) -> str:
 
 def search_files(stories: tuple[Story, ...], format_date: Callable) -> dict[str, bytes]:
     """Return {site path: bytes} of the search script and index for these stories (newest first)."""
-    # a 10,000-article site has millions of postings: arrays of machine integers, not lists of
-    # Python ints, and each shard is turned into text and let go before the next
-    postings: dict[str, tuple[array, bytearray]] = {}   # term: (document numbers, where found)
-    for number, story in enumerate(stories):
-        # the body's words come from parsing (cached with it); a story made otherwise is read here
-        words = story.search_words.split() if story.search_words else terms_of(body_text(str(story.body)))
-        masks = dict.fromkeys(words, BODY)
-        names = [t.name for t in story.tags] + [a.name for a in story.authors] + [story.section.title]
-        for bit, text in ((SUMMARY, story.summary), (TAGS, " ".join(names)), (TITLE, story.title)):
-            for term in terms_of(text):
-                masks[term] = masks.get(term, 0) | bit
-        for term, mask in masks.items():
-            entry = postings.get(term)
-            if entry is None:
-                entry = postings[term] = (array("I"), bytearray())
-            entry[0].append(number)   # numbers grow with the loop: each array is sorted
-            entry[1].append(mask)
-    key = 1 if sum(len(e[0]) for e in postings.values()) < SMALL else 2   # a small site: fewer, fuller files
-    by_shard: dict[str, list[str]] = defaultdict(list)
-    for term in postings:
-        by_shard[shard_of(term, key)].append(term)
-    files = {SCRIPT: (Path(__file__).parent / "search.js").read_bytes(),
-             DATA + "meta.js": _script("meta", {"documents": len(stories), "chunk": CHUNK, "key": key,
-                                                "shards": sorted(by_shard)})}
-    for name in sorted(by_shard):
-        terms = {}
-        for term in by_shard[name]:
-            numbers, found = postings.pop(term)
-            terms[term] = [[numbers[0]] + [b - a for a, b in zip(numbers, numbers[1:])], list(found)]
-        files[DATA + name + ".js"] = _script(name, terms)
-    for start in range(0, len(stories), CHUNK):
-        name = f"d-{start // CHUNK}"
-        files[DATA + name + ".js"] = _script(name, [_document(s, format_date) for s in stories[start:start + CHUNK]])
-    return files
+    return SearchIndex(stories, format_date).files(consume=True)
+
+
+class SearchIndex:
+    """The postings of every term, kept so that a story edited in place (the live preview's
+    usual change) rewrites only the files holding the terms whose postings changed."""
+
+    def __init__(self, stories: tuple[Story, ...], format_date: Callable):
+        self.stories, self.format_date = stories, format_date
+        # a 10,000-article site has millions of postings: arrays of machine integers, not lists
+        # of Python ints
+        self.postings: dict[str, tuple[array, bytearray]] = {}   # term: (document numbers, where found)
+        for number, story in enumerate(stories):
+            for term, mask in _masks(story).items():
+                entry = self.postings.get(term)
+                if entry is None:
+                    entry = self.postings[term] = (array("I"), bytearray())
+                entry[0].append(number)   # numbers grow with the loop: each array is sorted
+                entry[1].append(mask)
+        self.count = sum(len(e[0]) for e in self.postings.values())
+        self.key = _key(self.count)
+
+    def files(self, consume: bool = False) -> dict[str, bytes]:
+        """Return {site path: bytes} of the script and the whole index; with `consume`, each
+        shard's postings are let go once written (the index is used up)."""
+        by_shard = self._shards()
+        files = {SCRIPT: (Path(__file__).parent / "search.js").read_bytes(), DATA + "meta.js": self._meta(by_shard)}
+        for name in sorted(by_shard):
+            files[DATA + name + ".js"] = self._shard(name, by_shard[name], consume)
+        for start in range(0, len(self.stories), CHUNK):
+            files[self._chunk_path(start)] = self._chunk(start)
+        return files
+
+    def replace(self, number: int, story: Story) -> dict[str, bytes] | None:
+        """Put `story` in place of document `number` (same path, same place in the order);
+        return the files that changed, or None when every file must be written again."""
+        old, self.stories = self.stories[number], self.stories[:number] + (story,) + self.stories[number + 1:]
+        before, after = _masks(old), _masks(story)
+        touched = [t for t in before.keys() | after.keys() if before.get(t) != after.get(t)]
+        shards_before = {shard_of(t, self.key) for t in self.postings}
+        for term in touched:
+            numbers, found = self.postings.setdefault(term, (array("I"), bytearray()))
+            at = bisect_left(numbers, number)
+            present = at < len(numbers) and numbers[at] == number
+            if term in after and present:
+                found[at] = after[term]
+            elif term in after:
+                numbers.insert(at, number)
+                found.insert(at, after[term])
+                self.count += 1
+            elif present:
+                del numbers[at]
+                del found[at]
+                self.count -= 1
+                if not numbers:
+                    del self.postings[term]
+        if _key(self.count) != self.key:   # the site crossed SMALL: every shard has a new name
+            self.key = _key(self.count)
+            return None
+        by_shard = self._shards()
+        files = {DATA + name + ".js": self._shard(name, by_shard[name])
+                 for name in sorted({shard_of(t, self.key) for t in touched} & by_shard.keys())}
+        if set(by_shard) != shards_before:   # a shard emptied or began: the list of shards changed
+            files[DATA + "meta.js"] = self._meta(by_shard)
+        start = number - number % CHUNK
+        files[self._chunk_path(start)] = self._chunk(start)
+        return files
+
+    def _shards(self) -> dict[str, list[str]]:
+        by_shard: dict[str, list[str]] = defaultdict(list)
+        for term in self.postings:
+            by_shard[shard_of(term, self.key)].append(term)
+        return by_shard
+
+    def _meta(self, by_shard: dict[str, list[str]]) -> bytes:
+        return _script("meta", {"documents": len(self.stories), "chunk": CHUNK, "key": self.key,
+                                "shards": sorted(by_shard)})
+
+    def _shard(self, name: str, terms: list[str], consume: bool = False) -> bytes:
+        out = {}
+        for term in terms:
+            numbers, found = self.postings.pop(term) if consume else self.postings[term]
+            out[term] = [[numbers[0]] + [b - a for a, b in zip(numbers, numbers[1:])], list(found)]
+        return _script(name, out)
+
+    @staticmethod
+    def _chunk_path(start: int) -> str:
+        return f"{DATA}d-{start // CHUNK}.js"
+
+    def _chunk(self, start: int) -> bytes:
+        return _script(f"d-{start // CHUNK}",
+                       [_document(s, self.format_date) for s in self.stories[start:start + CHUNK]])
+
+
+def _masks(story: Story) -> dict[str, int]:
+    """Return {term: where it occurs} for one story."""
+    # the body's words come from parsing (cached with it); a story made otherwise is read here
+    words = story.search_words.split() if story.search_words else terms_of(body_text(str(story.body)))
+    masks = dict.fromkeys(words, BODY)
+    names = [t.name for t in story.tags] + [a.name for a in story.authors] + [story.section.title]
+    for bit, text in ((SUMMARY, story.summary), (TAGS, " ".join(names)), (TITLE, story.title)):
+        for term in terms_of(text):
+            masks[term] = masks.get(term, 0) | bit
+    return masks
+
+
+def _key(postings: int) -> int:
+    """Return how many characters of a term choose its shard: a small site gets fewer, fuller files."""
+    return 1 if postings < SMALL else 2
 
 
 def _document(story: Story, format_date: Callable) -> list:

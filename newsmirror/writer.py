@@ -64,8 +64,11 @@ class Staging:
         """Throw the staged files away; output/ stays as it was."""
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def commit(self) -> WriteReport:
-        """Move staged files into place and remove files the site no longer has."""
+    def commit(self, complete: bool = True) -> WriteReport:
+        """Move staged files into place and remove files the site no longer has.
+
+        A build that staged only some files (the preview's edit in place) passes
+        complete=False: every other file stays as it is."""
         whole = set()
         for host in self.folders:
             staged, root = self.folder / host, self.roots[host]
@@ -88,8 +91,10 @@ class Staging:
             except IsADirectoryError:   # a page now stands where a folder was
                 shutil.rmtree(target)
                 os.replace(source, target)
-        removed = sum(self._remove_stale(host) for host in self.folders)
-        removed += self._retire_hosts()
+        removed = 0
+        if complete:
+            removed = sum(self._remove_stale(host) for host in self.folders)
+            removed += self._retire_hosts()
         shutil.rmtree(self.folder, ignore_errors=True)
         return WriteReport(len(self.changed), removed, self.unchanged)
 

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -433,3 +434,65 @@ def test_port_in_use_is_a_clear_error(site):
                                 capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert f"--port: cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+def _preview_build(site: Path, folder: Path):
+    """Return a PreviewBuild of the site's primary mirror into `folder`, at the tests' clock."""
+    from newsmirror.config import load_config
+    from newsmirror.preview import PreviewBuild, ServeOptions
+    options = ServeOptions(mirror=None, now=datetime.fromisoformat(FIXED_NOW.replace(" +", "+")))
+    return PreviewBuild(load_config(site / "config.yaml"), options, "http://127.0.0.1:8000/", folder)
+
+
+IN_PLACE = [   # (file, old text, new text): edits that change only what the article's pages show
+    (ARTICLE, 'title: "Ondine Islands begin', 'title: "Ondine Islands & friends begin'),
+    (ARTICLE, "Electricity returned", "Power (and *hope*) returned"),
+    (ARTICLE, "summary: \"Four days", "summary: \"Almost four days"),
+    (ARTICLE, "image: images/storm-islands.svg", "image: images/harbour-cranes.svg"),
+    (ARTICLE, "---\nElectricity", "---\n\n\n\nElectricity"),
+    ("content/politics/confidence-motion.md", "\n---\n", "\nsubtitle: an extra key the layouts may show\n---\n"),
+]
+MOVES = [      # edits that move an article (a new date, new tags): the whole site is planned
+    (ARTICLE, "date: 2026-11-12T07:40:00+00:00", "date: 2026-11-27T07:40:00+00:00"),
+    (ARTICLE, "tags: [Ondine Islands, climate, shipping]", "tags: [Ondine Islands, shipping]"),
+]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {rel: data for rel, (data, _) in snapshot(folder).items()}
+
+
+def test_edits_in_place_give_the_bytes_of_a_full_preview_build(site, tmp_path):
+    """Each in-place edit (no full plan) leaves the preview folder byte-identical to a preview
+    built from scratch; edits that move an article take the full plan, then in-place edits go on."""
+    live = _preview_build(site, tmp_path / "live")
+    live.run()
+    for step, (rel, old, new) in enumerate(IN_PLACE + MOVES + IN_PLACE[:2]):
+        path = site / rel
+        text = path.read_text(encoding="utf-8")
+        if old not in text:   # a step undone by an earlier one: undo it the other way
+            old, new = new, old
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        changed = {path}
+        live.invalidate(changed)
+        done = live.run(changed=changed)
+        moved = (rel, old, new) in MOVES or (rel, new, old) in MOVES
+        assert done.planned == moved, (step, rel, new)
+        if not moved:
+            assert done.rendered < done.pages / 2 and done.report.removed == 0
+        fresh = _preview_build(site, tmp_path / f"fresh-{step}")
+        fresh.run()
+        assert _files(live.root) == _files(fresh.root), (step, rel, new)
+
+
+def test_in_place_edit_of_a_scheduled_article_renders_nothing(site, tmp_path):
+    live = _preview_build(site, tmp_path / "live")
+    live.run()
+    scheduled = next(p for p in (site / "content").rglob("*.md") if "date: 2027-" in p.read_text(encoding="utf-8"))
+    scheduled.write_text(scheduled.read_text(encoding="utf-8").replace("title: ", "title: Later ", 1),
+                         encoding="utf-8")
+    before = snapshot(live.root)
+    live.invalidate({scheduled})
+    done = live.run(changed={scheduled})
+    assert not done.planned and done.rendered == 0 and done.report.written == 0
+    assert snapshot(live.root) == before
