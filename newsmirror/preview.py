@@ -221,14 +221,18 @@ class PreviewBuild:
                    if new.item.source in site.index.number]
         if any(story is None for story in stories):
             return None
-        plan, pages, feeds, search_files = site.plan, set(), set(), {}
+        search_files: dict[str, bytes] = {}
+        for story in stories if site.search is not None else ():
+            replaced = site.search.replace(site.index.number[story.source], story)
+            if replaced is None:   # the index's files are not the same set: plan and index anew
+                self.site = None
+                return None
+            search_files.update(replaced)
+        plan, pages, feeds = site.plan, set(), set()
         for story in stories:
             plan = swap_story(plan, site.index, story)
             pages |= set(site.index.pages.get(story.source, ()))
             feeds |= set(site.index.feeds.get(story.source, ()))
-            if site.search is not None:
-                replaced = site.search.replace(site.index.number[story.source], story)
-                search_files.update(site.search.files() if replaced is None else replaced)
         staging = Staging(config.output_dir, [mirror.host])
         try:
             site.job.plan, site.job.seen_dirs = plan, {}

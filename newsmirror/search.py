@@ -76,7 +76,8 @@ class SearchIndex:
 
     def replace(self, number: int, story: Story) -> dict[str, bytes] | None:
         """Put `story` in place of document `number` (same path, same place in the order);
-        return the files that changed, or None when every file must be written again."""
+        return the files that changed, or None when the index must be made again (the index
+        is then unusable)."""
         old, self.stories = self.stories[number], self.stories[:number] + (story,) + self.stories[number + 1:]
         before, after = _masks(old), _masks(story)
         touched = [t for t in before.keys() | after.keys() if before.get(t) != after.get(t)]
@@ -97,14 +98,14 @@ class SearchIndex:
                 self.count -= 1
                 if not numbers:
                     del self.postings[term]
-        if _key(self.count) != self.key:   # the site crossed SMALL: every shard has a new name
+        by_shard = self._shards()
+        if _key(self.count) != self.key or set(by_shard) != shards_before:
+            # the site crossed SMALL (every shard has a new name), or a shard file begins or
+            # ends: the caller writes the whole index again
             self.key = _key(self.count)
             return None
-        by_shard = self._shards()
         files = {DATA + name + ".js": self._shard(name, by_shard[name])
-                 for name in sorted({shard_of(t, self.key) for t in touched} & by_shard.keys())}
-        if set(by_shard) != shards_before:   # a shard emptied or began: the list of shards changed
-            files[DATA + "meta.js"] = self._meta(by_shard)
+                 for name in sorted({shard_of(t, self.key) for t in touched})}
         start = number - number % CHUNK
         files[self._chunk_path(start)] = self._chunk(start)
         return files

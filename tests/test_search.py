@@ -175,3 +175,48 @@ def test_an_edit_updates_the_index_and_no_change_leaves_it_untouched(tmp_path: P
     assert run_build(scratch).returncode == 0
     cold = scratch / "output" / CDN_HOST / "search"
     assert {k: v[0] for k, v in snapshot(cold).items()} == {k: v[0] for k, v in after.items()}
+
+
+def test_replacing_a_story_in_the_index_gives_the_files_of_a_fresh_index():
+    """The preview's in-place edit: SearchIndex.replace returns exactly the files that differ from
+    the old index, with the bytes a fresh index of the edited stories has; the rest are unchanged."""
+    import random
+    from dataclasses import replace as swap
+    from datetime import datetime, timedelta, timezone
+    from newsmirror.search import SMALL, SearchIndex
+    from newsmirror.views import Section, Story, Term
+
+    rng = random.Random(7)
+    words = [f"{a}{b}" for a in "abcdefghij" for b in ("alpha", "beta", "gamma", "delta", "omega")]
+    sections = [Section(k, k.title(), k + "/") for k in ("news", "sport")]
+
+    def story(n: int) -> Story:
+        return Story(title=" ".join(rng.sample(words, 3)), path=f"s/{n}/", date=datetime(2026, 1, 1, tzinfo=timezone.utc)
+                     - timedelta(hours=n), updated=None, section=sections[n % 2], slug=str(n),
+                     summary=" ".join(rng.sample(words, 5)), tags=(Term(rng.choice(words), "t/"),), authors=(),
+                     image=None, body="", reading_minutes=1, draft=False, scheduled=False, language="en",
+                     direction="ltr", layout="article", source=f"{n}.md", line=1, aliases=(), featured=False,
+                     search_words=" ".join(rng.sample(words, 12)))
+
+    def fmt(moment):
+        return moment.date().isoformat()
+
+    for count in (120, SMALL // 16 + 50):   # a small index (one-character shards) and a large one
+        stories = tuple(story(n) for n in range(count))
+        live = SearchIndex(stories, fmt)
+        before, remade = live.files(), 0
+        for _ in range(6):
+            number = rng.randrange(count)
+            edited = swap(stories[number], title=" ".join(rng.sample(words, 2)) + " azunique",
+                          search_words=" ".join(rng.sample(words, 10)))
+            stories = stories[:number] + (edited,) + stories[number + 1:]
+            changed = live.replace(number, edited)
+            after = SearchIndex(stories, fmt).files()
+            if changed is None:   # a shard file began or ended: the caller makes a new index
+                live, before, remade = SearchIndex(stories, fmt), after, remade + 1
+                continue
+            assert {rel for rel in after if after[rel] != before.get(rel)} | (before.keys() - after.keys()) \
+                <= set(changed), "a file that differs was not returned"
+            assert all(after[rel] == data for rel, data in changed.items())
+            before = after
+        assert remade <= 2
