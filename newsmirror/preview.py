@@ -224,10 +224,10 @@ class PreviewBuild:
                    if new.item.source in site.index.number]
         if any(story is None for story in stories):
             return None
-        search_files: dict[str, bytes] = {}
+        search_files: dict[str, bytes | None] = {}
         for story in stories if site.search is not None else ():
             replaced = site.search.replace(site.index.number[story.source], story)
-            if replaced is None:   # the index's files are not the same set: plan and index anew
+            if replaced is None:   # every shard has a new name: plan and index anew
                 self.site = None
                 return None
             search_files.update(replaced)
@@ -248,8 +248,11 @@ class PreviewBuild:
                 staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, site.static))
             if plan.news != site.plan.news:
                 staging.add(mirror.host, NEWS_SITEMAP, news_sitemap(plan.news, mirror, config.site.title))
-            for rel in sorted(search_files):
-                staging.add(mirror.host, rel, search_files[rel])
+            for rel, data in sorted(search_files.items()):
+                if data is None:
+                    staging.remove(mirror.host, rel)
+                else:
+                    staging.add(mirror.host, rel, data)
         except BaseException:
             staging.abort()
             self.site = None   # the search index took the edit: plan everything next time

@@ -74,10 +74,10 @@ class SearchIndex:
             files[self._chunk_path(start)] = self._chunk(start)
         return files
 
-    def replace(self, number: int, story: Story) -> dict[str, bytes] | None:
+    def replace(self, number: int, story: Story) -> dict[str, bytes | None] | None:
         """Put `story` in place of document `number` (same path, same place in the order);
-        return the files that changed, or None when the index must be made again (the index
-        is then unusable)."""
+        return the files that changed (None for a file no longer there), or None when the
+        index must be made again (it is then unusable)."""
         old, self.stories = self.stories[number], self.stories[:number] + (story,) + self.stories[number + 1:]
         before, after = _masks(old), _masks(story)
         touched = [t for t in before.keys() | after.keys() if before.get(t) != after.get(t)]
@@ -98,14 +98,15 @@ class SearchIndex:
                 self.count -= 1
                 if not numbers:
                     del self.postings[term]
-        by_shard = self._shards()
-        if _key(self.count) != self.key or set(by_shard) != shards_before:
-            # the site crossed SMALL (every shard has a new name), or a shard file begins or
-            # ends: the caller writes the whole index again
+        if _key(self.count) != self.key:   # the site crossed SMALL: every shard has a new name
             self.key = _key(self.count)
             return None
-        files = {DATA + name + ".js": self._shard(name, by_shard[name])
-                 for name in sorted({shard_of(t, self.key) for t in touched})}
+        by_shard = self._shards()
+        files: dict[str, bytes | None] = {
+            DATA + name + ".js": self._shard(name, by_shard[name]) if name in by_shard else None
+            for name in sorted({shard_of(t, self.key) for t in touched})}
+        if set(by_shard) != shards_before:   # a shard file begins or ends: meta.js lists them
+            files[DATA + "meta.js"] = self._meta(by_shard)
         start = number - number % CHUNK
         files[self._chunk_path(start)] = self._chunk(start)
         return files

@@ -40,6 +40,7 @@ class Staging:
         self.roots = {host: (output_dir / host) for host in self.folders}
         self.files: dict[str, set[str]] = {host: set() for host in self.folders}
         self.changed: list[tuple[str, str]] = []
+        self.gone: list[tuple[str, str]] = []   # files an incomplete commit removes
         self.unchanged = 0
         self.seen_dirs: dict[str, bool] = {}
         self.fingerprints: dict[tuple[str, str], str] = {}   # what rendered pages were made from
@@ -59,6 +60,10 @@ class Staging:
             self.changed.append((host, rel))
         else:
             self.unchanged += 1
+
+    def remove(self, host: str, rel: str) -> None:
+        """Have an incomplete commit (complete=False) delete a file the site no longer has."""
+        self.gone.append((host, rel))
 
     def abort(self) -> None:
         """Throw the staged files away; output/ stays as it was."""
@@ -92,6 +97,12 @@ class Staging:
                 shutil.rmtree(target)
                 os.replace(source, target)
         removed = 0
+        for host, rel in self.gone:
+            try:
+                os.unlink(os.path.join(self.roots[host], rel))
+                removed += 1
+            except FileNotFoundError:
+                pass
         if complete:
             removed = sum(self._remove_stale(host) for host in self.folders)
             removed += self._retire_hosts()

@@ -451,7 +451,9 @@ IN_PLACE = [   # (file, old text, new text): edits that change only what the art
     (ARTICLE, "image: images/storm-islands.svg", "image: images/harbour-cranes.svg"),
     (ARTICLE, "---\nElectricity", "---\n\n\n\nElectricity"),
     ("content/politics/confidence-motion.md", "\n---\n", "\nsubtitle: an extra key the layouts may show\n---\n"),
+    (ARTICLE, 'title: "Ondine', 'title: "Ψηφοφορία Ondine'),   # a search shard file begins
 ]
+ENDS = [(ARTICLE, 'title: "Ψηφοφορία Ondine', 'title: "Ondine')]   # and ends
 MOVES = [      # edits that move an article (a new date, new tags): the whole site is planned
     (ARTICLE, "date: 2026-11-12T07:40:00+00:00", "date: 2026-11-27T07:40:00+00:00"),
     (ARTICLE, "tags: [Ondine Islands, climate, shipping]", "tags: [Ondine Islands, shipping]"),
@@ -467,7 +469,7 @@ def test_edits_in_place_give_the_bytes_of_a_full_preview_build(site, tmp_path):
     built from scratch; edits that move an article take the full plan, then in-place edits go on."""
     live = _preview_build(site, tmp_path / "live")
     live.run()
-    for step, (rel, old, new) in enumerate(IN_PLACE + MOVES + IN_PLACE[:2]):
+    for step, (rel, old, new) in enumerate(IN_PLACE + MOVES + IN_PLACE[:2] + ENDS):
         path = site / rel
         text = path.read_text(encoding="utf-8")
         if old not in text:   # a step undone by an earlier one: undo it the other way
