@@ -481,7 +481,7 @@ def test_edits_in_place_give_the_bytes_of_a_full_preview_build(site, tmp_path):
         moved = (rel, old, new) in MOVES or (rel, new, old) in MOVES
         assert done.planned == moved, (step, rel, new)
         if not moved:
-            assert done.rendered < done.pages / 2 and done.report.removed == 0
+            assert done.rendered < done.pages / 2
         fresh = _preview_build(site, tmp_path / f"fresh-{step}")
         fresh.run()
         assert _files(live.root) == _files(fresh.root), (step, rel, new)
