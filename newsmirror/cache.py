@@ -50,12 +50,14 @@ class BuildCache:
                 db.execute("DROP TABLE IF EXISTS parsed")
                 db.execute("DROP TABLE IF EXISTS outputs")
                 db.execute("DROP TABLE IF EXISTS hashes")
+                db.execute("DROP TABLE IF EXISTS states")
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
             db.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, data BLOB)")
             db.execute("CREATE TABLE IF NOT EXISTS outputs (host TEXT, path TEXT, fingerprint TEXT, "
                        "size INTEGER, mtime INTEGER, PRIMARY KEY (host, path))")
             db.execute("CREATE TABLE IF NOT EXISTS hashes (host TEXT, path TEXT, size INTEGER, "
                        "mtime INTEGER, sha256 TEXT, PRIMARY KEY (host, path))")
+            db.execute("CREATE TABLE IF NOT EXISTS states (key TEXT PRIMARY KEY, data BLOB)")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -116,6 +118,24 @@ class BuildCache:
         with self._connect() as db:
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                            [(f"build:{k}", pickle.dumps(v, protocol=4).hex()) for k, v in values.items()])
+
+    def state(self, key: str) -> Any:
+        """Return a large value stored with set_state (a stage's working data), or None."""
+        with self._connect() as db:
+            row = db.execute("SELECT data FROM states WHERE key=?", (key,)).fetchone()
+        try:
+            return None if row is None else pickle.loads(row[0])
+        except Exception:  # noqa: BLE001 - a damaged row is just not there
+            return None
+
+    def set_state(self, key: str, value: Any) -> None:
+        """Store a large picklable value (None removes it)."""
+        with self._connect() as db:
+            if value is None:
+                db.execute("DELETE FROM states WHERE key=?", (key,))
+            else:
+                db.execute("INSERT OR REPLACE INTO states VALUES (?, ?)",
+                           (key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
 
     def hashes(self, host: str) -> dict[str, tuple[int, int, str]]:
         """Return {path: (size, mtime, sha256)} of the files of a mirror as the last build left them."""

@@ -29,7 +29,7 @@ from .links import LinkPolicy, ref_targets
 from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
 from .plan import BuildOptions, SitePlan, plan_site
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
-from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, SearchIndex, search_files
+from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, SearchIndex
 from .sitemaps import NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files
 from .unchanged import forget_last_build, input_stamp, remember, still_current
 from .writer import Staging, WriteReport, stage_file
@@ -84,11 +84,12 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
     for rel, data in deploy_files(config).items():
         staging.add(DEPLOY_FOLDER, rel, data)
     hashed: dict[str, list[tuple[str, str]]] = {}
+    search = SearchFiles(config, plan, *search_inputs(config, plan, parsed), cache=cache)
     report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
-                               fingerprints=page_fingerprints(config, plan, parsed, static),
-                               search_key=search_fingerprint(config, plan, parsed),
+                               fingerprints=page_fingerprints(config, plan, parsed, static), search=search,
                                seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
     record_outputs(cache, config, plan, mirrors, staging)
+    search.keep_state()
     hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, _) in staging.digests.items()
                              if folder == DEPLOY_FOLDER]
     record_hashes(cache, config, staging, hashed)
@@ -164,12 +165,13 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     return out
 
 
-def search_fingerprint(config: Config, plan: SitePlan, parsed: list[Parsed]) -> str:
-    """Return a hash of everything the search index is made from: the stories, in order, and
-    what it shows of them (section titles, bylines and dates come from the config)."""
+def search_inputs(config: Config, plan: SitePlan, parsed: list[Parsed]) -> tuple[str, list[str]]:
+    """Return what the search index is made from: a hash of what every document shares (the
+    config: section titles, bylines, date formats; the script), and each story's content key,
+    in order."""
     key_of = {p.item.source: p.key for p in parsed if p.item is not None}
-    return digest("search", signature(config, {}), [key_of.get(s.source, s.source) for s in plan.stories],
-                  (Path(__file__).parent / "search.js").read_bytes())
+    return (digest("search", signature(config, {}), (Path(__file__).parent / "search.js").read_bytes()),
+            [key_of.get(s.source, s.source) for s in plan.stories])
 
 
 def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, staging: Staging) -> None:
@@ -500,12 +502,12 @@ def _run_in_worker(tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> _Re
 
 def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
                    progress: Progress, keep: frozenset[str] = frozenset(), cache: BuildCache | None = None,
-                   fingerprints: list[str] | None = None, search_key: str | None = None,
-                   search_index: SearchIndex | None = None) -> list[Problem]:
+                   fingerprints: list[str] | None = None, search: SearchFiles | None = None) -> list[Problem]:
     """Render every page, feed and file for each mirror into `staging`; return template problems.
 
     Pages whose output path is in `keep` are not rendered: their files stay as they are (the live
-    preview keeps the pages a change did not affect, and passes the search index it keeps)."""
+    preview keeps the pages a change did not affect). `search` makes the search index (by
+    default, anew)."""
     for mirror in mirrors:
         for rel in sorted(keep):
             staging.record(mirror.host, rel, False)
@@ -527,7 +529,10 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         if targets:
             tasks.append((index, targets))
     job = RenderJob(config, plan, mirrors, staging.folder, static)
-    job.verify_sharing(tasks)
+    if sum(len(t) for _, t in tasks) < PARALLEL_RENDER_FROM:
+        job.sharing = False   # a few pages (an edit): rendering each mirror alone costs less than checking
+    else:
+        job.verify_sharing(tasks)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
     if sum(len(t) for _, t in tasks) < PARALLEL_RENDER_FROM or workers < 2:
@@ -560,7 +565,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
     others = {page.output for page in plan.pages} | {rel for rel, _ in static.files if rel not in hashed} \
         | {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
     immutable = immutable_patterns(sorted(hashed), others)
-    search = _SearchFiles(config, plan, search_key, search_index)
+    search = search or SearchFiles(config, plan)
     for mirror in mirrors:
         for feed in plan.feeds:
             staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static))
@@ -582,36 +587,79 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
     return problems
 
 
-class _SearchFiles:
-    """The search index of a build: one for every mirror (it holds site paths only, and the
-    page's script resolves them), made at most once, and not at all when every mirror's copy
-    was made from the same inputs and is untouched since (the usual rebuild)."""
+class SearchFiles:
+    """The search index of a build: the same files for every mirror (it holds site paths only,
+    and the page's script resolves them), made at most once.
 
-    def __init__(self, config: Config, plan: SitePlan, key: str | None, index: SearchIndex | None = None):
-        self.config, self.plan, self.key, self.index = config, plan, key, index
-        self.files: dict[str, bytes] | None = None
+    With a cache, each file carries a fingerprint naming the index it was written for, and a
+    mirror's copy whose fingerprint, size and mtime are as recorded is kept. The build also keeps
+    the postings (keep_state), so that the next build, whose stories are the same number in the
+    same order (the usual edit), replaces only the stories whose content changed, writes only
+    the files whose bytes change, and leaves every other file with the fingerprint it has:
+    a fingerprint names the index a file's bytes are those of, not necessarily the newest."""
+
+    STATE = "search"
+
+    def __init__(self, config: Config, plan: SitePlan, base: str | None = None, keys: list[str] | None = None,
+                 cache: BuildCache | None = None, index: SearchIndex | None = None):
+        self.config, self.plan, self.base, self.keys, self.cache = config, plan, base, keys, cache
+        self.index = index
+        self.prints: dict[str, str | None] | None = None   # site path: fingerprint (None: no cache)
+        self.made: dict[str, bytes] = {}
+
+    def _prepare(self) -> None:
+        """Find the index's files and their fingerprints: from the last build's postings when
+        only some stories changed, else from a new index."""
+        stories, fmt = self.plan.stories, date_formatter(self.config.zone, self.config.site.locale)
+        if self.cache is None or self.base is None:
+            self.index = self.index or SearchIndex(stories, fmt)
+            self.made = self.index.files()
+            self.prints = dict.fromkeys(self.made)
+            return
+        key = digest(self.base, self.keys)
+        state = self.cache.state(self.STATE)
+        if state is not None and state[0] == self.base and len(state[1]) == len(self.keys):
+            index, prints = SearchIndex.restore(stories, fmt, state[2]), dict(state[3])
+            for number, (before, now) in enumerate(zip(state[1], self.keys)):
+                if before == now:
+                    continue
+                changed = index.replace(number, stories[number], scan=True)
+                if changed is None:
+                    break
+                for rel, data in changed.items():
+                    prints.pop(rel, None)
+                    self.made.pop(rel, None)
+                    if data is not None:
+                        prints[rel], self.made[rel] = digest(key, rel), data
+            else:
+                self.index, self.prints = index, prints
+                return
+        self.index = SearchIndex(stories, fmt)
+        self.made = self.index.files()
+        self.prints = {rel: digest(key, rel) for rel in self.made}
 
     def stage(self, staging: Staging, host: str, recorded: dict[str, tuple[str, int, int]]) -> None:
-        """Put the index into a mirror's staging: as it is, or newly made."""
+        """Put the index into a mirror's staging: each file as it is, or newly made."""
         if not has_search(self.plan):
             return
+        if self.prints is None:
+            self._prepare()
         root = self.config.output_dir / host
-        if self.key is not None:
-            kept = {rel: entry for rel, entry in recorded.items()
-                    if rel == SEARCH_SCRIPT or rel.startswith(SEARCH_DATA)}
-            if kept and all(_untouched(root / rel, entry, digest(self.key, rel)) for rel, entry in kept.items()):
-                for rel in sorted(kept):
-                    staging.record(host, rel, False)
-                    staging.fingerprints[(host, rel)] = digest(self.key, rel)
-                return
-        if self.files is None and self.index is not None:
-            self.files = self.index.files()
-        if self.files is None:
-            self.files = search_files(self.plan.stories, date_formatter(self.config.zone, self.config.site.locale))
-        for rel, data in self.files.items():
-            staging.add(host, rel, data)
-            if self.key is not None:
-                staging.fingerprints[(host, rel)] = digest(self.key, rel)
+        for rel, fingerprint in sorted(self.prints.items()):
+            entry = recorded.get(rel)
+            if fingerprint is not None and entry is not None and _untouched(root / rel, entry, fingerprint):
+                staging.record(host, rel, False)
+            else:
+                if rel not in self.made:
+                    self.made[rel] = self.index.file(rel)
+                staging.add(host, rel, self.made[rel])
+            if fingerprint is not None:
+                staging.fingerprints[(host, rel)] = fingerprint
+
+    def keep_state(self) -> None:
+        """Store the postings for the next build (once the files are in place and recorded)."""
+        if self.cache is not None and self.base is not None and self.index is not None:
+            self.cache.set_state(self.STATE, (self.base, self.keys, self.index.postings, self.prints))
 
 
 def has_search(plan: SitePlan) -> bool:

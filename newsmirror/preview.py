@@ -45,7 +45,8 @@ from .feeds import atom_feed, rss_feed
 from .i18n import date_formatter
 from .links import ref_targets
 from .pipeline import (Progress, RenderJob, _check_folders, _no_progress, check_and_plan, content_files,
-                       has_search, parse_content, parse_settings, render_and_commit, stage_pages)
+                       SearchFiles, has_search, parse_content, parse_settings, render_and_commit,
+                       stage_pages)
 from .plan import BuildOptions, SitePlan, story_for
 from .search import SearchIndex
 from .sitemaps import NEWS_SITEMAP, news_sitemap
@@ -187,7 +188,7 @@ class PreviewBuild:
             if has_search(plan) else None
         staging = Staging(config.output_dir, [mirror.host])
         report = render_and_commit(config, plan, [mirror], static, staging, progress, warnings, keep=keep,
-                                   search_index=search)
+                                   search=SearchFiles(config, plan, index=search) if search else None)
         self.written = {p.output: p for p in plan.pages}
         self.context = (plan.sections, plan.refs, plan.editions, static.names)
         self.extras = {s.source: s.extra for s in plan.stories}

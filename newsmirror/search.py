@@ -39,11 +39,6 @@ def shard_of(term: str, key: int) -> str:
     return "t-" + term[:key].encode("utf-8").hex()
 
 
-def search_files(stories: tuple[Story, ...], format_date: Callable) -> dict[str, bytes]:
-    """Return {site path: bytes} of the search script and index for these stories (newest first)."""
-    return SearchIndex(stories, format_date).files(consume=True)
-
-
 class SearchIndex:
     """The postings of every term, kept so that a story edited in place (the live preview's
     usual change) rewrites only the files holding the terms whose postings changed."""
@@ -62,6 +57,36 @@ class SearchIndex:
                 entry[1].append(mask)
         self.count = sum(len(e[0]) for e in self.postings.values())
         self.key = _key(self.count)
+        self.by_shard: dict[str, list[str]] | None = None
+
+    @classmethod
+    def restore(cls, stories: tuple[Story, ...], format_date: Callable,
+                postings: dict[str, tuple[array, bytearray]]) -> "SearchIndex":
+        """Return an index from postings kept by an earlier build (see state) and the stories
+        of this build, in the same number; replace(..., scan=True) then updates the stories
+        that differ."""
+        index = cls.__new__(cls)
+        index.stories, index.format_date, index.postings = stories, format_date, postings
+        index.count = sum(len(e[0]) for e in postings.values())
+        index.key = _key(index.count)
+        index.by_shard = None
+        return index
+
+    def names(self) -> list[str]:
+        """Return the site path of every file of the index."""
+        return [SCRIPT, DATA + "meta.js"] + [DATA + name + ".js" for name in sorted(self._shards())] \
+            + [self._chunk_path(start) for start in range(0, len(self.stories), CHUNK)]
+
+    def file(self, rel: str) -> bytes:
+        """Return the bytes of one file of the index (a path names() returns)."""
+        if rel == SCRIPT:
+            return (Path(__file__).parent / "search.js").read_bytes()
+        name = rel[len(DATA):-len(".js")]
+        if name == "meta":
+            return self._meta(self._shards())
+        if name.startswith("d-"):
+            return self._chunk(int(name[2:]) * CHUNK)
+        return self._shard(name, self._shards()[name])
 
     def files(self, consume: bool = False) -> dict[str, bytes]:
         """Return {site path: bytes} of the script and the whole index; with `consume`, each
@@ -74,14 +99,24 @@ class SearchIndex:
             files[self._chunk_path(start)] = self._chunk(start)
         return files
 
-    def replace(self, number: int, story: Story) -> dict[str, bytes | None] | None:
-        """Put `story` in place of document `number` (same path, same place in the order);
-        return the files that changed (None for a file no longer there), or None when the
-        index must be made again (it is then unusable)."""
-        old, self.stories = self.stories[number], self.stories[:number] + (story,) + self.stories[number + 1:]
-        before, after = _masks(old), _masks(story)
+    def replace(self, number: int, story: Story, scan: bool = False) -> dict[str, bytes | None] | None:
+        """Put `story` in place of document `number` (same place in the order); return the files
+        that changed (None for a file no longer there), or None when the index must be made
+        again (it is then unusable). With `scan`, what the document held is read from the
+        postings (a restored index has no old story), else from the story it replaces."""
+        if scan:
+            before = {}
+            for term, (numbers, found) in self.postings.items():
+                at = bisect_left(numbers, number)
+                if at < len(numbers) and numbers[at] == number:
+                    before[term] = found[at]
+        else:
+            before = _masks(self.stories[number])
+        self.stories = self.stories[:number] + (story,) + self.stories[number + 1:]
+        after = _masks(story)
         touched = [t for t in before.keys() | after.keys() if before.get(t) != after.get(t)]
-        shards_before = {shard_of(t, self.key) for t in self.postings}
+        shards_before = set(self._shards())
+        self.by_shard = None
         for term in touched:
             numbers, found = self.postings.setdefault(term, (array("I"), bytearray()))
             at = bisect_left(numbers, number)
@@ -112,10 +147,12 @@ class SearchIndex:
         return files
 
     def _shards(self) -> dict[str, list[str]]:
-        by_shard: dict[str, list[str]] = defaultdict(list)
-        for term in self.postings:
-            by_shard[shard_of(term, self.key)].append(term)
-        return by_shard
+        """Return {shard name: its terms} (kept until the postings change)."""
+        if self.by_shard is None:
+            self.by_shard = defaultdict(list)
+            for term in self.postings:
+                self.by_shard[shard_of(term, self.key)].append(term)
+        return self.by_shard
 
     def _meta(self, by_shard: dict[str, list[str]]) -> bytes:
         return _script("meta", {"documents": len(self.stories), "chunk": CHUNK, "key": self.key,
