@@ -186,22 +186,32 @@ def content_key(fingerprint: str, name: str, raw: bytes) -> str:
     return hashlib.sha256(fingerprint.encode() + b"\0" + name.encode() + b"\0" + raw).hexdigest()
 
 
-def signature(value: Any, story_ids: dict[int, str]) -> Any:
-    """Return a picklable summary of a planned value, with each Story replaced by its id."""
-    if id(value) in story_ids:
-        return story_ids[id(value)]
+def signature(value: Any, story_ids: dict[int, str], memo: dict[int, Any] | None = None) -> Any:
+    """Return a picklable summary of a planned value, with each Story replaced by its id.
+
+    `memo` remembers the summaries of tuples and dataclasses by identity: pass one only while
+    every object summarised stays alive (a plan's pages share their sections, feeds and crumbs)."""
+    key = id(value)
+    if key in story_ids:
+        return story_ids[key]
     if value is None or isinstance(value, (str, int, float, bool, datetime, date)):
         return value
+    if memo is not None and key in memo:
+        return memo[key]
     if isinstance(value, (tuple, list)):
-        return tuple(signature(v, story_ids) for v in value)
-    if isinstance(value, (set, frozenset)):   # their order changes with each process's hash seed
+        out = tuple(signature(v, story_ids, memo) for v in value)
+    elif isinstance(value, (set, frozenset)):   # their order changes with each process's hash seed
         return tuple(sorted(repr(signature(v, story_ids)) for v in value))
-    if isinstance(value, dict):
+    elif isinstance(value, dict):
         return tuple(sorted((str(k), repr(signature(v, story_ids))) for k, v in value.items()))
-    if is_dataclass(value):
-        return (type(value).__name__,) + tuple(signature(getattr(value, name), story_ids)
-                                               for name in _field_names(type(value)))
-    return repr(value)
+    elif is_dataclass(value):
+        out = (type(value).__name__,) + tuple(signature(getattr(value, name), story_ids, memo)
+                                              for name in _field_names(type(value)))
+    else:
+        return repr(value)
+    if memo is not None and not isinstance(value, list):
+        memo[key] = out
+    return out
 
 
 @functools.lru_cache(maxsize=None)

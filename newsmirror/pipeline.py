@@ -157,11 +157,12 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
                   signature(plan.sections, story_ids), signature(plan.editions, story_ids),
                   babel.__version__, assets.names)
     out = []
+    memo: dict[int, object] = {}   # the plan keeps every object alive while this runs
     for page in plan.pages:
         refs = ()
         if page.article is not None:
             refs = tuple((t, plan.refs.get(t)) for t in ref_targets(str(page.article.body)))
-        out.append(digest(base, signature(page, story_ids), refs))
+        out.append(digest(base, signature(page, story_ids, memo), refs))
     return out
 
 

@@ -13,7 +13,7 @@ that share no tag (score 1) fill what is left, newest first."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from .views import Story
@@ -47,9 +47,10 @@ def plan_neighbours(stories: tuple[Story, ...]) -> list[Neighbours]:
             by_tag[tag].append(index)
         by_section[story.section.key].append(index)
     sequence = _section_sequence(stories, by_section)
+    section_of = [story.section.key for story in stories]
     out = []
     for index, story in enumerate(stories):
-        related = _related(index, stories, tags_of, where, by_tag, by_section[story.section.key])
+        related = _related(index, section_of, tags_of, where, by_tag, by_section[story.section.key])
         before, after = sequence[index]
         out.append(Neighbours(tuple(stories[i] for i in related),
                               stories[before] if before is not None else None,
@@ -57,20 +58,20 @@ def plan_neighbours(stories: tuple[Story, ...]) -> list[Neighbours]:
     return out
 
 
-def _related(index: int, stories: tuple[Story, ...], tags_of: list, where: list, by_tag: dict,
+def _related(index: int, section_of: list[str], tags_of: list, where: list, by_tag: dict,
              section: list[int]) -> list[int]:
     """Return the indexes of a story's related stories, best first."""
-    shared: dict[int, int] = defaultdict(int)
+    shared: Counter[int] = Counter()
     for tag in tags_of[index]:
         listing, at = by_tag[tag], where[index][tag]
-        for other in listing[max(0, at - TAG_WINDOW):at + TAG_WINDOW + 1]:
-            if other != index:
-                shared[other] += 1
-    key = stories[index].section.key
-    # stories are in the tie order (newest first, then by path): the index breaks ties
-    scored = sorted(shared, key=lambda o: (-(TAG_SCORE * shared[o] + SECTION_SCORE * (stories[o].section.key == key)),
-                                           o))
-    chosen = scored[:RELATED_COUNT]
+        shared.update(listing[max(0, at - TAG_WINDOW):at + TAG_WINDOW + 1])   # counted in C
+    shared.pop(index, None)
+    key, count = section_of[index], len(section_of)
+    # one integer per candidate orders by score, then by index (stories are in the tie order:
+    # newest first, then by path): sorting integers beats sorting tuples
+    ranked = sorted(-(TAG_SCORE * n + SECTION_SCORE * (section_of[o] == key)) * count + o
+                    for o, n in shared.items())
+    chosen = [r % count for r in ranked[:RELATED_COUNT]]
     for other in section:   # newest first, like the stories
         if len(chosen) >= RELATED_COUNT:
             break
