@@ -166,13 +166,13 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     return out
 
 
-def search_inputs(config: Config, plan: SitePlan, parsed: list[Parsed]) -> tuple[str, list[str]]:
+def search_inputs(config: Config, plan: SitePlan, parsed: list[Parsed]) -> tuple[str, list[tuple[str, str]]]:
     """Return what the search index is made from: a hash of what every document shares (the
-    config: section titles, bylines, date formats; the script), and each story's content key,
-    in order."""
+    config: section titles, bylines, date formats; the script), and each story's content file
+    and content key, in the index's order (oldest first)."""
     key_of = {p.item.source: p.key for p in parsed if p.item is not None}
     return (digest("search", signature(config, {}), (Path(__file__).parent / "search.js").read_bytes()),
-            [key_of.get(s.source, s.source) for s in plan.stories])
+            [(s.source, key_of.get(s.source, s.source)) for s in reversed(plan.stories)])
 
 
 def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, staging: Staging) -> None:
@@ -594,10 +594,11 @@ class SearchFiles:
 
     With a cache, each file carries a fingerprint naming the index it was written for, and a
     mirror's copy whose fingerprint, size and mtime are as recorded is kept. The build also keeps
-    the postings (keep_state), so that the next build, whose stories are the same number in the
-    same order (the usual edit), replaces only the stories whose content changed, writes only
-    the files whose bytes change, and leaves every other file with the fingerprint it has:
-    a fingerprint names the index a file's bytes are those of, not necessarily the newest."""
+    the postings (keep_state), so that the next build whose stories begin with the same ones in
+    the same order (oldest first: an edit, or a new story published) replaces only the stories
+    whose content changed and appends the new ones, writes only the files whose bytes change,
+    and leaves every other file with the fingerprint it has: a fingerprint names the index a
+    file's bytes are those of, not necessarily the newest."""
 
     STATE = "search"
 
@@ -619,12 +620,17 @@ class SearchFiles:
             return
         key = digest(self.base, self.keys)
         state = self.cache.state(self.STATE)
-        if state is not None and state[0] == self.base and len(state[1]) == len(self.keys):
-            index, prints = SearchIndex.restore(stories, fmt, state[2]), dict(state[3])
-            for number, (before, now) in enumerate(zip(state[1], self.keys)):
-                if before == now:
+        docs = tuple(reversed(stories))
+        if state is not None and state[0] == self.base and len(state[1]) <= len(self.keys) \
+                and all(old[0] == new[0] for old, new in zip(state[1], self.keys)):
+            # the same stories in the same order, and perhaps newer ones: edit and append
+            kept = len(state[1])
+            index, prints = SearchIndex.restore(docs[:kept], fmt, state[2]), dict(state[3])
+            for number, (before, now) in enumerate(zip(state[1] + self.keys[kept:], self.keys)):
+                if number < kept and before == now:
                     continue
-                changed = index.replace(number, stories[number], scan=True)
+                changed = index.replace(number, docs[number], scan=True) if number < kept \
+                    else index.append(docs[number])
                 if changed is None:
                     break
                 for rel, data in changed.items():
@@ -635,6 +641,7 @@ class SearchFiles:
             else:
                 self.index, self.prints = index, prints
                 return
+        self.made = {}
         self.index = SearchIndex(stories, fmt)
         self.made = self.index.files()
         self.prints = {rel: digest(key, rel) for rel in self.made}

@@ -227,7 +227,7 @@ class PreviewBuild:
             return None
         search_files: dict[str, bytes | None] = {}
         for story in stories if site.search is not None else ():
-            replaced = site.search.replace(site.index.number[story.source], story)
+            replaced = site.search.replace(site.search.number(site.index.number[story.source]), story)
             if replaced is None:   # every shard has a new name: plan and index anew
                 self.site = None
                 return None

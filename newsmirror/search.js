@@ -70,7 +70,8 @@
     return BITS.reduce(function (sum, bit) { return sum + (mask & bit[0] ? bit[1] : 0); }, 0);
   }
 
-  /* Return [[document number, score], ...], best first, for every document having all words. */
+  /* Return [[document number, score], ...], best first, then newest (the highest number) first,
+     for every document having all words. */
   function match(terms, prefix, meta) {
     var names = terms.map(function (term) { return shardOf(term, meta.key); });
     if (names.some(function (n) { return meta.shards.indexOf(n) < 0; })) {
@@ -95,7 +96,7 @@
         });
         total = next;
       });
-      return Array.from(total || []).sort(function (a, b) { return b[1] - a[1] || a[0] - b[0]; });
+      return Array.from(total || []).sort(function (a, b) { return b[1] - a[1] || b[0] - a[0]; });
     });
   }
 

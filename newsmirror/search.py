@@ -11,8 +11,9 @@ shards of its words and the document chunks of the results it shows, never the w
                                 their UTF-8): one on a small site, two on a large one
     search/data/d-<n>.js        documents n*CHUNK ... : path, title, section, date, summary, language
 
-A term's postings are document numbers (newest story first, delta-encoded) and, per document,
-where the term occurs (a bit each for body, summary, tags/authors/section and title)."""
+A term's postings are document numbers (oldest story first, so a new story takes the next
+number; delta-encoded) and, per document, where the term occurs (a bit each for body, summary,
+tags/authors/section and title)."""
 
 from __future__ import annotations
 
@@ -40,15 +41,20 @@ def shard_of(term: str, key: int) -> str:
 
 
 class SearchIndex:
-    """The postings of every term, kept so that a story edited in place (the live preview's
-    usual change) rewrites only the files holding the terms whose postings changed."""
+    """The postings of every term, kept so that a later change rewrites only the files holding
+    the terms whose postings changed: a story edited in place (replace), or a new story, newer
+    than every other (append: a newsroom's usual publish).
+
+    Documents are numbered oldest first, so publishing a story gives it the next number and
+    leaves every other number, and so every other posting list and document chunk, as it was."""
 
     def __init__(self, stories: tuple[Story, ...], format_date: Callable):
-        self.stories, self.format_date = stories, format_date
+        """Index `stories` (newest first, as the plan has them)."""
+        self.docs, self.format_date = tuple(reversed(stories)), format_date
         # a 10,000-article site has millions of postings: arrays of machine integers, not lists
         # of Python ints
         self.postings: dict[str, tuple[array, bytearray]] = {}   # term: (document numbers, where found)
-        for number, story in enumerate(stories):
+        for number, story in enumerate(self.docs):
             for term, mask in _masks(story).items():
                 entry = self.postings.get(term)
                 if entry is None:
@@ -60,22 +66,26 @@ class SearchIndex:
         self.by_shard: dict[str, list[str]] | None = None
 
     @classmethod
-    def restore(cls, stories: tuple[Story, ...], format_date: Callable,
+    def restore(cls, docs: tuple[Story, ...], format_date: Callable,
                 postings: dict[str, tuple[array, bytearray]]) -> "SearchIndex":
-        """Return an index from postings kept by an earlier build (see state) and the stories
-        of this build, in the same number; replace(..., scan=True) then updates the stories
-        that differ."""
+        """Return an index from postings an earlier build kept and this build's stories for
+        those document numbers (oldest first); replace(..., scan=True) then updates the
+        stories that differ, and append adds the newer ones."""
         index = cls.__new__(cls)
-        index.stories, index.format_date, index.postings = stories, format_date, postings
+        index.docs, index.format_date, index.postings = docs, format_date, postings
         index.count = sum(len(e[0]) for e in postings.values())
         index.key = _key(index.count)
         index.by_shard = None
         return index
 
+    def number(self, position: int) -> int:
+        """Return the document number of the story at `position` of the plan's stories (newest first)."""
+        return len(self.docs) - 1 - position
+
     def names(self) -> list[str]:
         """Return the site path of every file of the index."""
         return [SCRIPT, DATA + "meta.js"] + [DATA + name + ".js" for name in sorted(self._shards())] \
-            + [self._chunk_path(start) for start in range(0, len(self.stories), CHUNK)]
+            + [self._chunk_path(start) for start in range(0, len(self.docs), CHUNK)]
 
     def file(self, rel: str) -> bytes:
         """Return the bytes of one file of the index (a path names() returns)."""
@@ -95,15 +105,15 @@ class SearchIndex:
         files = {SCRIPT: (Path(__file__).parent / "search.js").read_bytes(), DATA + "meta.js": self._meta(by_shard)}
         for name in sorted(by_shard):
             files[DATA + name + ".js"] = self._shard(name, by_shard[name], consume)
-        for start in range(0, len(self.stories), CHUNK):
+        for start in range(0, len(self.docs), CHUNK):
             files[self._chunk_path(start)] = self._chunk(start)
         return files
 
     def replace(self, number: int, story: Story, scan: bool = False) -> dict[str, bytes | None] | None:
-        """Put `story` in place of document `number` (same place in the order); return the files
-        that changed (None for a file no longer there), or None when the index must be made
-        again (it is then unusable). With `scan`, what the document held is read from the
-        postings (a restored index has no old story), else from the story it replaces."""
+        """Put `story` in place of document `number`; return the files that changed (None for
+        a file no longer there), or None when the index must be made again (it is then
+        unusable). With `scan`, what the document held is read from the postings (a restored
+        index has no old story), else from the story it replaces."""
         if scan:
             before = {}
             for term, (numbers, found) in self.postings.items():
@@ -111,9 +121,20 @@ class SearchIndex:
                 if at < len(numbers) and numbers[at] == number:
                     before[term] = found[at]
         else:
-            before = _masks(self.stories[number])
-        self.stories = self.stories[:number] + (story,) + self.stories[number + 1:]
+            before = _masks(self.docs[number])
+        self.docs = self.docs[:number] + (story,) + self.docs[number + 1:]
         after = _masks(story)
+        return self._update(number, before, after, meta=False)
+
+    def append(self, story: Story) -> dict[str, bytes | None] | None:
+        """Add `story` as the newest document; return the files that changed, or None as replace."""
+        number = len(self.docs)
+        self.docs += (story,)
+        return self._update(number, {}, _masks(story), meta=True)
+
+    def _update(self, number: int, before: dict[str, int], after: dict[str, int],
+                meta: bool) -> dict[str, bytes | None] | None:
+        """Change document `number`'s postings from `before` to `after`; return the files that changed."""
         touched = [t for t in before.keys() | after.keys() if before.get(t) != after.get(t)]
         shards_before = set(self._shards())
         self.by_shard = None
@@ -140,7 +161,7 @@ class SearchIndex:
         files: dict[str, bytes | None] = {
             DATA + name + ".js": self._shard(name, by_shard[name]) if name in by_shard else None
             for name in sorted({shard_of(t, self.key) for t in touched})}
-        if set(by_shard) != shards_before:   # a shard file begins or ends: meta.js lists them
+        if meta or set(by_shard) != shards_before:   # the count of documents, or the list of shards
             files[DATA + "meta.js"] = self._meta(by_shard)
         start = number - number % CHUNK
         files[self._chunk_path(start)] = self._chunk(start)
@@ -155,7 +176,7 @@ class SearchIndex:
         return self.by_shard
 
     def _meta(self, by_shard: dict[str, list[str]]) -> bytes:
-        return _script("meta", {"documents": len(self.stories), "chunk": CHUNK, "key": self.key,
+        return _script("meta", {"documents": len(self.docs), "chunk": CHUNK, "key": self.key,
                                 "shards": sorted(by_shard)})
 
     def _shard(self, name: str, terms: list[str], consume: bool = False) -> bytes:
@@ -171,7 +192,7 @@ class SearchIndex:
 
     def _chunk(self, start: int) -> bytes:
         return _script(f"d-{start // CHUNK}",
-                       [_document(s, self.format_date) for s in self.stories[start:start + CHUNK]])
+                       [_document(s, self.format_date) for s in self.docs[start:start + CHUNK]])
 
 
 def _masks(story: Story) -> dict[str, int]:

@@ -255,3 +255,20 @@ def cold_build_of_at(site: Path, scratch: Path, now: str) -> dict[str, bytes]:
             shutil.copy2(source, copy / part)
     assert run_build(copy, now=now).returncode == 0
     return tree(copy / "output")
+
+
+def test_publishing_a_story_rewrites_only_part_of_the_search_index(site: Path, tmp_path: Path):
+    """A story newer than every other takes the next document number: the shards of its words,
+    the last document chunk and meta.js change, and the other index files are not rewritten."""
+    assert run_build(site).returncode == 0
+    data = site / "output/www.meridiancourier.example/search/data"
+    before = snapshot(data)
+    (site / "content/world/quayside-vote.md").write_text(
+        '---\ntitle: "Quayside traders vote on Sunday opening"\ndate: 2026-11-29 11:00:00 +00:00\n'
+        "authors: [ana-ferreira]\n---\nThe xylographer's stall stays shut.\n", encoding="utf-8")
+    assert run_build(site).returncode == 0
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+    after = snapshot(data)
+    rewritten = {rel for rel in after if after[rel][1] != before.get(rel, (None, None))[1]}
+    assert {"meta.js", "d-0.js"} <= rewritten and "xylographer" in after["t-78.js"][0].decode("utf-8")
+    assert len(rewritten) < len(after) / 2, sorted(rewritten)

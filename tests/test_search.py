@@ -177,9 +177,10 @@ def test_an_edit_updates_the_index_and_no_change_leaves_it_untouched(tmp_path: P
     assert {k: v[0] for k, v in snapshot(cold).items()} == {k: v[0] for k, v in after.items()}
 
 
-def test_replacing_a_story_in_the_index_gives_the_files_of_a_fresh_index():
-    """The preview's in-place edit: SearchIndex.replace returns exactly the files that differ from
-    the old index, with the bytes a fresh index of the edited stories has; the rest are unchanged."""
+def test_edits_and_new_stories_in_the_index_give_the_files_of_a_fresh_index():
+    """The preview's in-place edit and a rebuild's kept postings: SearchIndex.replace (an edited
+    story) and append (a story newer than all, published) return exactly the files that differ
+    from the old index, with the bytes a fresh index of the new stories has."""
     import pickle
     import random
     from dataclasses import replace as swap
@@ -202,21 +203,25 @@ def test_replacing_a_story_in_the_index_gives_the_files_of_a_fresh_index():
     def fmt(moment):
         return moment.date().isoformat()
 
-    shards = 0
+    shards = unchanged = 0
     for count in (120, SMALL // 16 + 50):   # a small index (one-character shards) and a large one
-        stories = tuple(story(n) for n in range(count))
+        stories = tuple(story(n) for n in range(count))   # newest first, as the plan has them
         live = SearchIndex(stories, fmt)
         before = live.files()
-        for _ in range(6):
-            number = rng.randrange(count)
-            edited = swap(stories[number], title=" ".join(rng.sample(words, 2)) + " " + rng.choice(["azunique", "zzunique", "yyunique"]),
-                          search_words=" ".join(rng.sample(words, 10)))
-            stories = stories[:number] + (edited,) + stories[number + 1:]
-            if rng.random() < 0.5:   # as the preview does: the old story is known
-                changed = live.replace(number, edited)
-            else:                    # as a build does: postings kept by the last build, read back
-                live = SearchIndex.restore(stories, fmt, pickle.loads(pickle.dumps(live.postings)))
-                changed = live.replace(number, edited, scan=True)
+        for step in range(10):
+            if rng.random() < 0.5:   # as a build does: postings kept by the last build, read back
+                live = SearchIndex.restore(tuple(reversed(stories)), fmt, pickle.loads(pickle.dumps(live.postings)))
+            if step % 3 == 2:        # a story newer than every other is published
+                new = swap(story(-step), title="published " + rng.choice(["azunique", "zzunique", "yyunique"]))
+                stories = (new,) + stories
+                changed = live.append(new)
+            else:
+                position = rng.randrange(len(stories))
+                edited = swap(stories[position],
+                              title=" ".join(rng.sample(words, 2)) + " " + rng.choice(["azunique", "zzunique"]),
+                              search_words=" ".join(rng.sample(words, 10)))
+                stories = stories[:position] + (edited,) + stories[position + 1:]
+                changed = live.replace(live.number(position), edited, scan=rng.random() < 0.5)
             after = SearchIndex(stories, fmt).files()
             assert changed is not None
             assert {rel for rel in after if after[rel] != before.get(rel)} <= set(changed), \
@@ -224,5 +229,7 @@ def test_replacing_a_story_in_the_index_gives_the_files_of_a_fresh_index():
             assert {rel for rel, data in changed.items() if data is None} == before.keys() - after.keys()
             assert all(after[rel] == data for rel, data in changed.items() if data is not None)
             shards += len(before.keys() ^ after.keys())
+            unchanged += sum(1 for rel in after if rel in before and after[rel] == before[rel])
             before = after
     assert shards, "no edit began or ended a shard file"
+    assert unchanged, "every file changed: nothing shows that the rest is left alone"
