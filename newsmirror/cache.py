@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import pickle
 import sqlite3
 from dataclasses import fields, is_dataclass
@@ -186,38 +187,56 @@ def content_key(fingerprint: str, name: str, raw: bytes) -> str:
     return hashlib.sha256(fingerprint.encode() + b"\0" + name.encode() + b"\0" + raw).hexdigest()
 
 
-def signature(value: Any, story_ids: dict[int, str], memo: dict[int, Any] | None = None) -> Any:
-    """Return a picklable summary of a planned value, with each Story replaced by its id.
-
-    `memo` remembers the summaries of tuples and dataclasses by identity: pass one only while
-    every object summarised stays alive (a plan's pages share their sections, feeds and crumbs)."""
-    key = id(value)
-    if key in story_ids:
-        return story_ids[key]
+def signature(value: Any, story_ids: dict[int, str]) -> Any:
+    """Return a picklable summary of a planned value, with each Story replaced by its id."""
+    if id(value) in story_ids:
+        return story_ids[id(value)]
     if value is None or isinstance(value, (str, int, float, bool, datetime, date)):
         return value
-    if memo is not None and key in memo:
-        return memo[key]
     if isinstance(value, (tuple, list)):
-        out = tuple(signature(v, story_ids, memo) for v in value)
-    elif isinstance(value, (set, frozenset)):   # their order changes with each process's hash seed
+        return tuple(signature(v, story_ids) for v in value)
+    if isinstance(value, (set, frozenset)):   # their order changes with each process's hash seed
         return tuple(sorted(repr(signature(v, story_ids)) for v in value))
-    elif isinstance(value, dict):
+    if isinstance(value, dict):
         return tuple(sorted((str(k), repr(signature(v, story_ids))) for k, v in value.items()))
-    elif is_dataclass(value):
-        out = (type(value).__name__,) + tuple(signature(getattr(value, name), story_ids, memo)
-                                              for name in _field_names(type(value)))
-    else:
-        return repr(value)
-    if memo is not None and not isinstance(value, list):
-        memo[key] = out
-    return out
+    if is_dataclass(value):
+        return (type(value).__name__,) + tuple(signature(getattr(value, name), story_ids)
+                                               for name in _field_names(type(value)))
+    return repr(value)
 
 
 @functools.lru_cache(maxsize=None)
 def _field_names(kind: type) -> tuple[str, ...]:
     """Return a dataclass's field names (dataclasses.fields() is slow for tens of thousands of calls)."""
     return tuple(f.name for f in fields(kind))
+
+
+class _StoryPickler(pickle.Pickler):
+    """Pickles planned values with each Story replaced by its id (as signature does), in C but
+    for one lookup per object: a 10,000-article site has 800,000 objects in its pages."""
+
+    def __init__(self, story_ids: dict[int, str]):
+        self.buffer = io.BytesIO()
+        super().__init__(self.buffer, protocol=4)
+        self.story_ids = story_ids
+
+    def persistent_id(self, obj: Any) -> str | None:
+        return self.story_ids.get(id(obj))
+
+
+def story_digests(values: Iterable[Any], story_ids: dict[int, str], *shared: Any) -> list[str]:
+    """Return, per value, a short stable hash of `shared` and the value, with each Story (by
+    identity: `story_ids` maps id() to a key) standing for its key. Every value must stay alive."""
+    pickler = _StoryPickler(story_ids)
+    prefix = pickle.dumps(shared, protocol=4)
+    out = []
+    for value in values:
+        pickler.buffer.seek(0)
+        pickler.buffer.truncate()
+        pickler.clear_memo()
+        pickler.dump(value)
+        out.append(hashlib.sha256(prefix + pickler.buffer.getvalue()).hexdigest()[:32])
+    return out
 
 
 def digest(*parts: Any) -> str:

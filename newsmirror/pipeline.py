@@ -18,7 +18,7 @@ import babel
 from .articles import ParseSettings, Parsed, parse_file
 from .assets import Assets, fingerprint_assets
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
-                    signature)
+                    signature, story_digests)
 from .config import DEPLOY_FOLDER, Config
 from .deploy import DeploySettings
 from .errors import BuildError, Problem, display_path
@@ -30,7 +30,8 @@ from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_b
 from .plan import BuildOptions, SitePlan, plan_site
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
 from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, SearchIndex
-from .sitemaps import NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files
+from .sitemaps import (NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files,
+                       sitemap_pages)
 from .unchanged import forget_last_build, input_stamp, remember, still_current
 from .writer import Staging, WriteReport, stage_file
 
@@ -156,14 +157,11 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     base = digest(signature(pages_config, {}), files_fingerprint(layouts, config.layouts_dir),
                   signature(plan.sections, story_ids), signature(plan.editions, story_ids),
                   babel.__version__, assets.names)
-    out = []
-    memo: dict[int, object] = {}   # the plan keeps every object alive while this runs
+    refs = {}
     for page in plan.pages:
-        refs = ()
         if page.article is not None:
-            refs = tuple((t, plan.refs.get(t)) for t in ref_targets(str(page.article.body)))
-        out.append(digest(base, signature(page, story_ids, memo), refs))
-    return out
+            refs[id(page)] = tuple((t, plan.refs.get(t)) for t in ref_targets(str(page.article.body)))
+    return story_digests(((page, refs.get(id(page), ())) for page in plan.pages), story_ids, base)
 
 
 def search_inputs(config: Config, plan: SitePlan, parsed: list[Parsed]) -> tuple[str, list[tuple[str, str]]]:
@@ -567,11 +565,12 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         | {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
     immutable = immutable_patterns(sorted(hashed), others)
     search = search or SearchFiles(config, plan)
+    listed = sitemap_pages(plan.pages)
     for mirror in mirrors:
         for feed in plan.feeds:
             staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static))
             staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, static))
-        for rel, data in sitemap_files(plan.pages, mirror).items():
+        for rel, data in sitemap_files(plan.pages, mirror, listed=listed).items():
             staging.add(mirror.host, rel, data)
         # written on every build like the feeds, never kept by fingerprint: it depends on the clock
         staging.add(mirror.host, NEWS_SITEMAP, news_sitemap(plan.news, mirror, config.site.title))

@@ -30,15 +30,20 @@ def _lastmod(page: Page) -> datetime | None:
     return max(dates) if dates else None
 
 
+def sitemap_pages(pages: tuple[Page, ...]) -> list[tuple[Page, datetime | None]]:
+    """Return the pages a sitemap lists, with their last change (the same on every mirror)."""
+    return [(page, _lastmod(page)) for page in pages if page.in_sitemap]
+
+
 def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_LIMIT,
-                  also: tuple[str, ...] = (NEWS_SITEMAP,)) -> dict[str, bytes]:
+                  also: tuple[str, ...] = (NEWS_SITEMAP,),
+                  listed: list[tuple[Page, datetime | None]] | None = None) -> dict[str, bytes]:
     """Return {site path: bytes}: `sitemap.xml` alone, or an index of its numbered parts and of
-    the sitemaps in `also` (written elsewhere: the news sitemap)."""
-    entries = []
-    for page in pages:
-        if page.in_sitemap:
-            moment = _lastmod(page)
-            entries.append((mirror.absolute(page.path), moment, _alternates(page, mirror)))
+    the sitemaps in `also` (written elsewhere: the news sitemap). `listed`, when given, is
+    sitemap_pages(pages) (a build of several mirrors finds it once)."""
+    listed = sitemap_pages(pages) if listed is None else listed
+    entries = [(mirror.absolute(page.path), moment, _alternates(page, mirror) if page.translations else "")
+               for page, moment in listed]
     chunks = [entries[i:i + limit] for i in range(0, len(entries), limit)] or [[]]
     if len(chunks) == 1:
         return {"sitemap.xml": _urlset(chunks[0])}
