@@ -258,7 +258,8 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
         source=shown, name=rel.as_posix(), title=title.strip(), date=date, updated=updated, section=section, slug=slug,
         path=path, line=doc.line("slug", default=doc.line("title", default=2)), summary=_plain(summary) if summary else cut_summary(converted.first_paragraph),
         tags=tags, authors=authors, image=image, draft=draft, expires=expires, aliases=aliases,
-        language=language, layout=layout, featured=featured, alias_lines=_alias_lines(doc, aliases), body=converted.html,
+        language=language, layout=layout, featured=featured, alias_lines=_alias_lines(doc, aliases),
+        body=Markup(converted.html),   # HTML already: the story shows this very string, not a copy
         words=converted.words, extra=extra,
         translation_key=str(translation_key).strip() if translation_key is not None else None,
         search_words=body_words(converted.html))

@@ -167,6 +167,9 @@ def date_formatter(zone, locale: str) -> Callable[..., str]:
     digits = digits_of(locale)
     joined = get_datetime_format("medium", locale=locale)
 
+    # a listing shows twenty dates, and each story's date appears on a dozen pages: Babel
+    # formats each (instant, style) once (equal instants format alike: the zone is the site's)
+    @lru_cache(maxsize=1 << 16)
     def format_date(moment: datetime, style: str = "long") -> str:
         local = moment.astimezone(zone)
         if style == "short":

@@ -208,12 +208,13 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
                 fresh[host].append((rel, held[0]))
                 continue
             path = (staged if rel in changed else built) + rel
-            stat = os.stat(path)
+            # the size and mtime of a page found untouched were read a moment ago
+            size, mtime = staging.stats.get((host, rel)) or _size_mtime(path)
             seen = None if rel in changed else known.get(rel)
-            if seen is not None and (seen[0], seen[1]) == (stat.st_size, stat.st_mtime_ns):
-                files[rel] = (seen[2], stat.st_size)
+            if seen is not None and (seen[0], seen[1]) == (size, mtime):
+                files[rel] = (seen[2], size)
                 continue
-            files[rel] = (file_sha256(path), stat.st_size)
+            files[rel] = (file_sha256(path), size)
             fresh[host].append((rel, files[rel][0]))
         data = manifest_bytes(mirror.url, files)
         staging.add(host, MANIFEST, data)
@@ -226,6 +227,11 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
         fresh[host] += [(rel, staging.digests[(host, rel)][0]) for rel in (MANIFEST, SIGNATURE)
                         if (host, rel) in staging.digests]
     return fresh
+
+
+def _size_mtime(path: str) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_size, stat.st_mtime_ns
 
 
 def record_hashes(cache: BuildCache, config: Config, staging: Staging,
@@ -520,9 +526,11 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         for target, mirror in enumerate(mirrors):
             fingerprint = digest(fingerprints[index], mirror_keys[target]) if fingerprints else None
             # a page made from exactly these inputs, whose file nobody touched since, is done
-            if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{page.output}",
-                                          prior.get(mirror.host, {}).get(page.output), fingerprint):
+            recorded = prior.get(mirror.host, {}).get(page.output)
+            if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{page.output}", recorded,
+                                          fingerprint):
                 staging.record(mirror.host, page.output, False)
+                staging.stats[(mirror.host, page.output)] = (recorded[1], recorded[2])
             else:
                 targets.append((target, fingerprint))
         if targets:
@@ -656,6 +664,7 @@ class SearchFiles:
             entry = recorded.get(rel)
             if fingerprint is not None and entry is not None and _untouched(root / rel, entry, fingerprint):
                 staging.record(host, rel, False)
+                staging.stats[(host, rel)] = (entry[1], entry[2])
             else:
                 if rel not in self.made:
                     self.made[rel] = self.index.file(rel)

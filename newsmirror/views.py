@@ -76,7 +76,8 @@ class Story:
         """Return the template view of a parsed Article."""
         return cls(title=article.title, path=article.path, date=article.date, updated=article.updated,
                    section=section, slug=article.slug, summary=article.summary, tags=tags,
-                   authors=authors, image=article.image, body=Markup(article.body),
+                   authors=authors, image=article.image,
+                   body=article.body if isinstance(article.body, Markup) else Markup(article.body),
                    reading_minutes=article.reading_minutes, draft=article.draft, scheduled=scheduled,
                    language=language, direction=direction, layout=article.layout,
                    source=article.source, line=article.line, aliases=article.aliases, featured=article.featured,

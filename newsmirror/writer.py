@@ -45,6 +45,7 @@ class Staging:
         self.seen_dirs: dict[str, bool] = {}
         self.fingerprints: dict[tuple[str, str], str] = {}   # what rendered pages were made from
         self.digests: dict[tuple[str, str], tuple[str, int]] = {}   # (SHA-256, size) of bytes the build held
+        self.stats: dict[tuple[str, str], tuple[int, int]] = {}     # (size, mtime) of files found untouched
 
     def add(self, host: str, rel: str, data: bytes) -> None:
         """Stage one file of a mirror unless the site already has exactly these bytes."""
