@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import signal
 import socket
@@ -149,6 +150,20 @@ def test_article_edit_shows_without_reloading(serve, page, site):
     # one article changed: its page and the listings showing it, not all 54 pages
     rendered = int(re.search(r"(\d+) of \d+ pages rendered", out).group(1))
     assert 0 < rendered < 20, out
+
+
+def test_a_save_by_rename_is_seen(serve, page, site):
+    """Editors (vim, most IDEs) save by writing a temporary file and renaming it over the
+    article: the kernel reports a move, not a write, and the page must still update."""
+    preview = serve()
+    open_article(page, preview)
+    path = site / ARTICLE
+    temporary = path.with_name(".ondine-storm-recovery.md.swp")
+    temporary.write_text(path.read_text(encoding="utf-8").replace(
+        'title: "Ondine Islands begin', 'title: "Renamed into place: Ondine Islands begin', 1), encoding="utf-8")
+    os.replace(temporary, path)
+    page.locator("h1", has_text="Renamed into place").wait_for(timeout=WAIT_MS)
+    assert "(edited in place)" in preview.wait_for_output(r"Rebuilt in")
 
 
 def test_layout_change_shows_on_open_page(serve, page, site):
