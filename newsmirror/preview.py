@@ -518,7 +518,7 @@ def error_page(problems: tuple[Problem, ...]) -> bytes:
 
 
 class Preview:
-    """The preview's loop: poll for changes, rebuild once a burst of saves is over, reload."""
+    """The preview's loop: hear of changes, rebuild once a burst of saves is over, reload."""
 
     def __init__(self, build: PreviewBuild, state: PreviewState, say: Callable[[str], None],
                  progress: Progress, verbose: bool = False):
