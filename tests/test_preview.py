@@ -513,3 +513,29 @@ def test_in_place_edit_of_a_scheduled_article_renders_nothing(site, tmp_path):
     done = live.run(changed={scheduled})
     assert not done.planned and done.rendered == 0 and done.report.written == 0
     assert snapshot(live.root) == before
+
+
+def test_without_inotify_the_watch_polls_and_still_hears_a_save(site, monkeypatch, capsys):
+    """Where inotify cannot watch (its limit reached, some network file systems), the preview
+    says so and polls through watchdog instead; a save is still reported."""
+    import queue
+
+    from newsmirror import preview as preview_module
+
+    class NoInotify(preview_module.Observer):
+        def schedule(self, *args, **kwargs):
+            raise OSError(28, "inotify watch limit reached")
+
+    monkeypatch.setattr(preview_module, "Observer", NoInotify)
+    heard: queue.Queue = queue.Queue()
+    watch = preview_module.FileWatch(heard.put)
+    content = site / "content"
+    watch.watch(site / "config.yaml", content, site / "layouts", site / "static")
+    try:
+        assert "polling instead" in capsys.readouterr().err
+        time.sleep(1.5)   # the polling observer's first snapshot
+        set_front_matter(site, ARTICLE, "title", '"Heard by polling"')
+        paths = heard.get(timeout=10)
+        assert site / ARTICLE in paths
+    finally:
+        watch.stop()
