@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from .manifest import MANIFEST, SIGNATURE, file_sha256, read_manifest
+from .writer import walk_files
 
 Say = Callable[[str], None]
 PHASES = ("assets", "new pages", "changed pages", "feeds and sitemaps", "manifest")
@@ -162,14 +163,7 @@ class TransferError(Exception):
 
 def files_under(folder: Path) -> dict[str, os.stat_result]:
     """Return {site path: stat} of the files under `folder` (a built mirror or a target)."""
-    found = {}
-    base = str(folder)
-    for parent, dirs, names in os.walk(base):
-        prefix = parent[len(base) + 1:].replace(os.sep, "/")
-        for name in names:
-            rel = f"{prefix}/{name}" if prefix else name
-            found[rel] = os.stat(os.path.join(parent, name))
-    return found
+    return {rel: os.stat(path) for rel, path in walk_files(folder)}
 
 
 class LocalFolder:

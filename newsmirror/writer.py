@@ -10,6 +10,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 STAGING = ".newsmirror-staging"
 HOSTS_FILE = ".newsmirror-hosts"   # which folders of output/ are mirrors newsmirror wrote
@@ -105,7 +106,7 @@ class Staging:
             except FileNotFoundError:
                 pass
         if complete:
-            removed = sum(self._remove_stale(host) for host in self.folders)
+            removed += sum(self._remove_stale(host) for host in self.folders)
             removed += self._retire_hosts()
         shutil.rmtree(self.folder, ignore_errors=True)
         return WriteReport(len(self.changed), removed, self.unchanged)
@@ -140,7 +141,7 @@ class Staging:
         if not root.is_dir():
             return 0
         emptied = set()
-        for rel, path in _files_under(str(root)):
+        for rel, path in walk_files(root):
             if rel not in keep:
                 os.unlink(path)
                 removed += 1
@@ -152,17 +153,18 @@ class Staging:
         return removed
 
 
-def _files_under(base: str):
-    """Yield (path relative to base with /, full path) of every file below `base`; symlinks
-    are not followed. (os.walk's generator per folder costs seconds on 60,000 page folders.)"""
-    stack = [("", base)]
+def walk_files(folder: Path) -> Iterator[tuple[str, str]]:
+    """Yield (path relative to `folder` with /, full path) of every file below it. As os.walk,
+    a link to a folder is neither followed nor listed (os.walk's generator per folder cost
+    seconds on 60,000 page folders)."""
+    stack = [("", str(folder))]
     while stack:
-        prefix, folder = stack.pop()
-        with os.scandir(folder) as entries:
+        prefix, current = stack.pop()
+        with os.scandir(current) as entries:
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((prefix + entry.name + "/", entry.path))
-                else:
+                elif not entry.is_dir():
                     yield prefix + entry.name, entry.path
 
 
