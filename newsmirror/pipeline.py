@@ -536,13 +536,14 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         if targets:
             tasks.append((index, targets))
     job = RenderJob(config, plan, mirrors, staging.folder, static)
-    if sum(len(t) for _, t in tasks) < PARALLEL_RENDER_FROM:
+    copies = sum(len(t) for _, t in tasks)
+    if copies < PARALLEL_RENDER_FROM:
         job.sharing = False   # a few pages (an edit): rendering each mirror alone costs less than checking
     else:
         job.verify_sharing(tasks)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
-    if sum(len(t) for _, t in tasks) < PARALLEL_RENDER_FROM or workers < 2:
+    if copies < PARALLEL_RENDER_FROM or workers < 2:
         results: Iterable[_Rendered] = [job.run(tasks)]
         pool = None
     else:
@@ -561,7 +562,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
                     staging.fingerprints[(host, rel)] = fingerprint
             problems += result.problems
             done += len(result.files)
-            progress("render", done, sum(len(t) for _, t in tasks))
+            progress("render", done, copies)
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
@@ -575,9 +576,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
     search = search or SearchFiles(config, plan)
     listed = sitemap_pages(plan.pages)
     for mirror in mirrors:
-        for feed in plan.feeds:
-            staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static))
-            staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, static))
+        stage_feeds(staging, config, plan, mirror, static, plan.feeds)
         for rel, data in sitemap_files(plan.pages, mirror, listed=listed).items():
             staging.add(mirror.host, rel, data)
         # written on every build like the feeds, never kept by fingerprint: it depends on the clock
@@ -593,6 +592,13 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         for rel, data in static.files:
             staging.add(mirror.host, rel, data)
     return problems
+
+
+def stage_feeds(staging: Staging, config: Config, plan: SitePlan, mirror, static: Assets, feeds) -> None:
+    """Stage the RSS and Atom files of `feeds` (of the plan) for a mirror."""
+    for feed in feeds:
+        staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static))
+        staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, static))
 
 
 class SearchFiles:
@@ -648,7 +654,6 @@ class SearchFiles:
             else:
                 self.index, self.prints = index, prints
                 return
-        self.made = {}
         self.index = SearchIndex(stories, fmt)
         self.made = self.index.files()
         self.prints = {rel: digest(key, rel) for rel in self.made}

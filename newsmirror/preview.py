@@ -41,12 +41,11 @@ from .errors import BuildError, Problem, display_path, template_frame
 from .mirrors import Mirror
 from .articles import Article
 from .assets import Assets
-from .feeds import atom_feed, rss_feed
 from .i18n import date_formatter
 from .links import ref_targets
 from .pipeline import (Progress, RenderJob, _check_folders, _no_progress, check_and_plan, content_files,
                        SearchFiles, has_search, parse_content, parse_settings, render_and_commit,
-                       stage_pages)
+                       stage_feeds, stage_pages)
 from .plan import BuildOptions, SitePlan, story_for
 from .search import SearchIndex
 from .sitemaps import NEWS_SITEMAP, news_sitemap
@@ -117,7 +116,6 @@ class _Site:
     until: datetime | None       # when the clock next changes the plan (next_instant)
     index: StoryIndex
     search: SearchIndex | None
-    job: RenderJob
 
 
 class PreviewBuild:
@@ -138,6 +136,7 @@ class PreviewBuild:
         self.context: tuple = ()                     # what every page depends on, as on disk
         self.extras: dict[str, dict] = {}            # front matter Page equality does not see
         self.site: _Site | None = None               # None: the next build plans everything
+        self.job: RenderJob | None = None            # renders edits in place; made by the first one
 
     @property
     def root(self) -> Path:
@@ -173,7 +172,7 @@ class PreviewBuild:
 
     def _plan_and_render(self, progress: Progress, started: float) -> Rebuilt:
         """Plan the whole site and render the pages whose plan changed."""
-        self.site = None
+        self.site, self.job = None, None
         if self.base is None:
             self.base = load_config(self.config_path)
             self.config, self.mirror = preview_config(self.base, self.options.mirror, self.url, self.folder)
@@ -193,8 +192,7 @@ class PreviewBuild:
         self.context = (plan.sections, plan.refs, plan.editions, static.names)
         self.extras = {s.source: s.extra for s in plan.stories}
         shown = tuple(sorted(set(warnings)))
-        self.site = _Site(plan, static, shown, options, next_instant(parsed, now), StoryIndex.of(plan), search,
-                          RenderJob(config, plan, [mirror], staging.folder, static))
+        self.site = _Site(plan, static, shown, options, next_instant(parsed, now), StoryIndex.of(plan), search)
         return Rebuilt(len(plan.pages), len(plan.pages) - len(keep), report,
                        time.perf_counter() - started, shown)
 
@@ -239,14 +237,13 @@ class PreviewBuild:
             feeds |= set(site.index.feeds.get(story.source, ()))
         staging = Staging(config.output_dir, [mirror.host])
         try:
-            site.job.plan, site.job.seen_dirs = plan, {}
-            problems = stage_pages(site.job, sorted(pages), staging)
+            if self.job is None:   # templates compile once, for every edit until the next full plan
+                self.job = RenderJob(config, plan, [mirror], staging.folder, site.static)
+            self.job.plan, self.job.seen_dirs = plan, {}
+            problems = stage_pages(self.job, sorted(pages), staging)
             if problems:
                 raise BuildError(problems + list(site.warnings))
-            for at in sorted(feeds):
-                feed = plan.feeds[at]
-                staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, site.static))
-                staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, site.static))
+            stage_feeds(staging, config, plan, mirror, site.static, [plan.feeds[at] for at in sorted(feeds)])
             if plan.news != site.plan.news:
                 staging.add(mirror.host, NEWS_SITEMAP, news_sitemap(plan.news, mirror, config.site.title))
             for rel, data in sorted(search_files.items()):
@@ -315,17 +312,17 @@ class FileWatch:
     def __init__(self, notify: Callable[[set[Path]], None]):
         self.notify = notify
         self.observer: BaseObserver | None = None
-        self.folders: tuple = ()
-        self.content: Path | None = None
-        self.config_path: Path | None = None
+        self.paths: tuple[Path, ...] = ()   # the config file, content, layouts, static
+        self.watching: tuple = ()           # the paths and which folders existed when watched
 
     def watch(self, config_path: Path, content: Path, layouts: Path, static: Path) -> None:
         """Watch the config file and the three folders (again, if they changed or appeared)."""
-        folders = (config_path, content, layouts, static, tuple(f.is_dir() for f in (content, layouts, static)))
-        if folders == self.folders:
+        paths = (config_path, content, layouts, static)
+        watching = (paths, tuple(f.is_dir() for f in paths[1:]))
+        if watching == self.watching:
             return
         self.stop()
-        self.folders, self.content, self.config_path = folders, content, config_path
+        self.paths, self.watching = paths, watching
         handler = _Events(self)
         for kind in (Observer, PollingObserver):
             observer = kind()
@@ -352,23 +349,24 @@ class FileWatch:
             self.observer.stop()
             self.observer.join(timeout=5)
             self.observer = None
-            self.folders = ()
+            self.watching = ()
 
     def wanted(self, path: Path, is_dir: bool) -> bool:
         """Return whether a changed path is one the build reads (not editor litter)."""
-        if path == self.config_path:
+        config_path, content, *_ = self.paths
+        if path == config_path:
             return True
         name = path.name
         if name.startswith((".", "#")) or name.endswith(EDITOR_LITTER) or name == "4913":
             return False
-        for folder in self.folders[1:4]:   # content, layouts, static
-            if path == folder:              # the folder itself appeared or went
+        for folder in self.paths[1:]:   # content, layouts, static
+            if path == folder:           # the folder itself appeared or went
                 return True
             if path.is_relative_to(folder):
                 inside = path.relative_to(folder).parts[:-1]
                 if any(part.startswith(".") and part != ".well-known" for part in inside):
                     return False
-                return is_dir or folder != self.content or name.endswith(".md")
+                return is_dir or folder != content or name.endswith(".md")
         return False
 
 
