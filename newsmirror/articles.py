@@ -17,8 +17,9 @@ from markupsafe import Markup
 
 from .dates import parse_date
 from .errors import Problem, template_frame
-from .links import LinkPolicy, token_path
+from .links import LinkPolicy, RefUse, ref_uses, token_path
 from .markup import BodyConverter, ShortcodeUse, cut_summary
+from .packed import PackedText
 from .words import body_words
 from .yamltext import YamlSyntaxError, parse_yaml
 
@@ -29,7 +30,7 @@ KNOWN_KEYS = frozenset({"title", "date", "updated", "lastmod", "section", "slug"
 WORDS_PER_MINUTE = 230
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Image:
     """An article's lead image: a site path or absolute URL, with alt text, caption and credit."""
 
@@ -39,7 +40,7 @@ class Image:
     credit: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     """One article as written: checked front matter and its body converted once, for all mirrors."""
 
@@ -63,11 +64,12 @@ class Article:
     language: str | None
     layout: str
     featured: bool
-    body: str              # HTML with link tokens (see links.py)
+    body: PackedText       # HTML with link tokens (see links.py), compressed (see packed.py)
     words: int
     translation_key: str | None = None   # articles sharing it are translations of each other
     extra: dict = field(compare=False, default_factory=dict)
-    search_words: str = field(default="", compare=False, repr=False)   # words.body_words(body)
+    search_words: PackedText | str = field(default="", compare=False, repr=False)   # words.body_words(body)
+    refs: tuple[RefUse, ...] = field(default=(), compare=False, repr=False)   # links.ref_uses(body)
 
     @property
     def reading_minutes(self) -> int:
@@ -75,7 +77,7 @@ class Article:
         return max(1, round(self.words / WORDS_PER_MINUTE))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SectionPage:
     """A Hugo-style `_index.md`: title, description and old URLs of a section (or home)."""
 
@@ -87,7 +89,7 @@ class SectionPage:
     alias_lines: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParseSettings:
     """What parsing needs from the config; small and picklable for worker processes."""
 
@@ -101,7 +103,7 @@ class ParseSettings:
     language_paths: tuple[tuple[str, str], ...] = ()   # (code, site path prefix) of each edition
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Parsed:
     """The outcome of parsing one file: an Article or SectionPage, and its problems."""
 
@@ -259,10 +261,9 @@ def _article(doc, body: str, body_line: int, rel: Path, shown: str, settings: Pa
         path=path, line=doc.line("slug", default=doc.line("title", default=2)), summary=_plain(summary) if summary else cut_summary(converted.first_paragraph),
         tags=tags, authors=authors, image=image, draft=draft, expires=expires, aliases=aliases,
         language=language, layout=layout, featured=featured, alias_lines=_alias_lines(doc, aliases),
-        body=Markup(converted.html),   # HTML already: the story shows this very string, not a copy
-        words=converted.words, extra=extra,
+        body=PackedText.of(converted.html), words=converted.words, extra=extra,
         translation_key=str(translation_key).strip() if translation_key is not None else None,
-        search_words=body_words(converted.html))
+        search_words=PackedText.of(body_words(converted.html)), refs=tuple(ref_uses(converted.html)))
     unknown = tuple((name, count, use.first_line[name]) for name, count in sorted(use.unknown.items()))
     return Parsed(article, (), unknown)
 

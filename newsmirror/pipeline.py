@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 
 import babel
 
-from .articles import ParseSettings, Parsed, parse_file
+from .articles import Article, ParseSettings, Parsed, parse_file
 from .assets import Assets, fingerprint_assets
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
                     signature, story_digests)
@@ -25,7 +25,7 @@ from .errors import BuildError, Problem, display_path
 from .feeds import atom_feed, rss_feed
 from .hosting import deploy_files, headers_file, immutable_patterns
 from .i18n import date_formatter, load_strings
-from .links import LinkPolicy, ref_targets
+from .links import LinkPolicy
 from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
 from .plan import BuildOptions, SitePlan, plan_site
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
@@ -157,10 +157,12 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     base = digest(signature(pages_config, {}), files_fingerprint(layouts, config.layouts_dir),
                   signature(plan.sections, story_ids), signature(plan.editions, story_ids),
                   babel.__version__, assets.names)
+    targets = {p.item.source: [use.target for use in p.item.refs] for p in parsed
+               if isinstance(p.item, Article) and p.item.refs}
     refs = {}
     for page in plan.pages:
-        if page.article is not None:
-            refs[id(page)] = tuple((t, plan.refs.get(t)) for t in ref_targets(str(page.article.body)))
+        if page.article is not None and page.article.source in targets:
+            refs[id(page)] = tuple((t, plan.refs.get(t)) for t in targets[page.article.source])
     return story_digests(((page, refs.get(id(page), ())) for page in plan.pages), story_ids, base)
 
 
@@ -407,10 +409,13 @@ PARALLEL_RENDER_FROM = 400   # pages x mirrors below which one process is faster
 
 @dataclass(frozen=True)
 class _Rendered:
-    """What rendering a slice of pages did: (host, output path, changed) per file, and problems."""
+    """What rendering a slice of pages did, and the problems.
 
-    # host, path, changed, fingerprint, (sha256, size)
-    files: tuple[tuple[str, str, bool, str | None, tuple[str, int]], ...]
+    A file is named by (page index, mirror index) rather than by host and path: at 100,000
+    articles the strings a worker sent back for 660,000 files were a gigabyte of copies."""
+
+    # page index, mirror index, changed, SHA-256, size
+    files: tuple[tuple[int, int, bool, str, int], ...]
     problems: tuple[Problem, ...]
 
 
@@ -464,12 +469,11 @@ class RenderJob:
                 if len(problems) > 50:   # one broken layout fails every page: enough said
                     break
                 continue
-            for target, fingerprint in targets:
+            for target, _ in targets:
                 host, root, _ = self.targets[target]
                 data = rendered[target]
-                files.append((host, page.output,
-                              stage_file(self.staging, root, host, page.output, data, self.seen_dirs),
-                              fingerprint, (hashlib.sha256(data).hexdigest(), len(data))))
+                files.append((index, target, stage_file(self.staging, root, host, page.output, data, self.seen_dirs),
+                              hashlib.sha256(data).hexdigest(), len(data)))
         return _Rendered(tuple(files), tuple(problems))
 
 
@@ -477,9 +481,8 @@ def stage_pages(job: RenderJob, indexes: list[int], staging: Staging) -> list[Pr
     """Render the pages of `job.plan` at `indexes` for every mirror of the job, in this process,
     into `staging`; return the template problems."""
     result = job.run([(i, [(t, None) for t in range(len(job.targets))]) for i in indexes])
-    for host, rel, changed, _, digest_size in result.files:
-        staging.record(host, rel, changed)
-        staging.digests[(host, rel)] = digest_size
+    for index, target, changed, sha, size in result.files:
+        staging.record(job.targets[target][0], job.plan.pages[index].output, changed, (sha, size))
     return list(result.problems)
 
 
@@ -554,12 +557,11 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         results = pool.map(_run_in_worker, [tasks[i:i + size] for i in range(0, len(tasks), size)])
     try:
         done = 0
+        prints = dict(tasks) if fingerprints else {}
         for result in results:
-            for host, rel, changed, fingerprint, digest_size in result.files:
-                staging.record(host, rel, changed)
-                staging.digests[(host, rel)] = digest_size
-                if fingerprint is not None:
-                    staging.fingerprints[(host, rel)] = fingerprint
+            for index, target, changed, sha, size in result.files:
+                staging.record(mirrors[target].host, plan.pages[index].output, changed, (sha, size),
+                               next(p for t, p in prints[index] if t == target) if fingerprints else None)
             problems += result.problems
             done += len(result.files)
             progress("render", done, copies)

@@ -12,7 +12,6 @@ from .articles import Article, SectionPage
 from .config import Config, LanguageInfo, direction_of
 from .errors import Problem
 from .i18n import Strings, language_name, month_label
-from .links import ref_uses
 from .related import Neighbours, plan_neighbours
 from .search import FOLDER as SEARCH_PATH
 from .views import (Author, Crumb, Edition, Feed, Group, Page, Pagination, Section, Story, Term, Translation,
@@ -380,7 +379,7 @@ def _resolve_refs(items: list, published: list[Article]) -> tuple[dict, list[Pro
     refs: dict[str, str | None] = {}
     missing: dict[str, list] = {}
     for article in published:
-        for use in ref_uses(article.body):
+        for use in article.refs:
             path = next((index[k] for k in _ref_keys(use.target.partition("#")[0]) if k in index), None)
             refs[use.target] = path
             if path is None:

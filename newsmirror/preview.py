@@ -42,7 +42,6 @@ from .mirrors import Mirror
 from .articles import Article
 from .assets import Assets
 from .i18n import date_formatter
-from .links import ref_targets
 from .pipeline import (Progress, RenderJob, _check_folders, _no_progress, check_and_plan, content_files,
                        SearchFiles, has_search, parse_content, parse_settings, render_and_commit,
                        stage_feeds, stage_pages)
@@ -268,7 +267,7 @@ class PreviewBuild:
     def _refs_resolved(plan: SitePlan, old: Article, new: Article) -> bool:
         """Return whether every link to another article, in both versions, is one the plan
         resolved (a new or broken one needs the full plan and its warnings)."""
-        targets = set(ref_targets(old.body)) | set(ref_targets(new.body))
+        targets = {use.target for use in old.refs} | {use.target for use in new.refs}
         return all(plan.refs.get(t) is not None for t in targets)
 
     def _parse(self, progress: Progress) -> list:

@@ -198,7 +198,7 @@ class SearchIndex:
 def _masks(story: Story) -> dict[str, int]:
     """Return {term: where it occurs} for one story."""
     # the body's words come from parsing (cached with it); a story made otherwise is read here
-    words = story.search_words.split() if story.search_words else terms_of(body_text(str(story.body)))
+    words = str(story.search_words).split() if story.search_words else terms_of(body_text(str(story.body)))
     masks = dict.fromkeys(words, BODY)
     names = [t.name for t in story.tags] + [a.name for a in story.authors] + [story.section.title]
     for bit, text in ((SUMMARY, story.summary), (TAGS, " ".join(names)), (TITLE, story.title)):

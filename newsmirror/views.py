@@ -11,9 +11,10 @@ from datetime import datetime
 from markupsafe import Markup
 
 from .articles import Article, Image
+from .packed import PackedText
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Section:
     """A section of the site (politics, world, ...)."""
 
@@ -23,7 +24,7 @@ class Section:
     description: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """A tag, or an entry of an index page: a name, its page and how many articles it has."""
 
@@ -32,7 +33,7 @@ class Term:
     count: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     """A byline: display name, author page, bio."""
 
@@ -42,7 +43,7 @@ class Author:
     bio: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Story:
     """An article as templates see it (`article` in layouts): front matter resolved to objects."""
 
@@ -56,7 +57,7 @@ class Story:
     tags: tuple[Term, ...]
     authors: tuple[Author, ...]
     image: Image | None
-    body: Markup
+    body: PackedText | Markup   # compressed as parsed; Markup with links resolved on the page showing it
     reading_minutes: int
     draft: bool
     scheduled: bool
@@ -77,14 +78,14 @@ class Story:
         return cls(title=article.title, path=article.path, date=article.date, updated=article.updated,
                    section=section, slug=article.slug, summary=article.summary, tags=tags,
                    authors=authors, image=article.image,
-                   body=article.body if isinstance(article.body, Markup) else Markup(article.body),
+                   body=article.body,
                    reading_minutes=article.reading_minutes, draft=article.draft, scheduled=scheduled,
                    language=language, direction=direction, layout=article.layout,
                    source=article.source, line=article.line, aliases=article.aliases, featured=article.featured,
                    extra=article.extra, search_words=article.search_words)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Crumb:
     """One step of a breadcrumb trail."""
 
@@ -92,7 +93,7 @@ class Crumb:
     path: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pagination:
     """Where a listing page stands among its pages."""
 
@@ -102,7 +103,7 @@ class Pagination:
     next_path: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Feed:
     """A feed a page advertises in its head."""
 
@@ -111,7 +112,7 @@ class Feed:
     type: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """A block of a page: a section's latest articles, or an archive year/month with its count."""
 
@@ -122,7 +123,7 @@ class Group:
     articles: tuple[Story, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Translation:
     """A version of a page in one language: for hreflang links and the language switcher."""
 
@@ -132,7 +133,7 @@ class Translation:
     title: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edition:
     """One language edition of the site: its own home, sections and feeds under its folder."""
 
@@ -148,7 +149,7 @@ class Edition:
     is_default: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     """One HTML page of the site, ready to render for any mirror."""
 

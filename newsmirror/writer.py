@@ -50,18 +50,25 @@ class Staging:
 
     def add(self, host: str, rel: str, data: bytes) -> None:
         """Stage one file of a mirror unless the site already has exactly these bytes."""
-        self.record(host, rel, stage_file(self.folder, self.roots[host], host, rel, data, self.seen_dirs))
-        self.digests[(host, rel)] = (hashlib.sha256(data).hexdigest(), len(data))
+        self.record(host, rel, stage_file(self.folder, self.roots[host], host, rel, data, self.seen_dirs),
+                    (hashlib.sha256(data).hexdigest(), len(data)))
 
-    def record(self, host: str, rel: str, changed: bool) -> None:
-        """Note a file staged (changed) or found identical, here or by a worker process."""
+    def record(self, host: str, rel: str, changed: bool, digest: tuple[str, int] | None = None,
+               fingerprint: str | None = None) -> None:
+        """Note a file staged (changed) or found identical, here or by a worker process, with
+        the (SHA-256, size) of its bytes and what it was made from when known."""
         if rel in self.files[host]:
             raise ValueError(f"output path {rel!r} written twice for {host}")  # the plan prevents this
         self.files[host].add(rel)
+        key = (host, rel)   # one tuple for every table: a large site has 660,000 files
         if changed:
-            self.changed.append((host, rel))
+            self.changed.append(key)
         else:
             self.unchanged += 1
+        if digest is not None:
+            self.digests[key] = digest
+        if fingerprint is not None:
+            self.fingerprints[key] = fingerprint
 
     def remove(self, host: str, rel: str) -> None:
         """Have an incomplete commit (complete=False) delete a file the site no longer has."""
