@@ -144,23 +144,21 @@ class BuildCache:
             rows = db.execute("SELECT path, size, mtime, sha256 FROM hashes WHERE host=?", (host,))
             return {path: (size, mtime, sha) for path, size, mtime, sha in rows}
 
-    def record_hashes(self, host: str, rows: list[tuple[str, int, int, str]], keep: set[str]) -> None:
+    def record_hashes(self, host: str, rows: Iterable[tuple[str, int, int, str]], keep: set[str]) -> None:
         """Store (path, size, mtime, sha256) rows of a mirror and forget files it no longer has."""
         with self._connect() as db:
             db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
-                           [(host, *row) for row in rows])
-            known = [p for (p,) in db.execute("SELECT path FROM hashes WHERE host=?", (host,))]
-            db.executemany("DELETE FROM hashes WHERE host=? AND path=?",
-                           [(host, p) for p in known if p not in keep])
+                           ((host, *row) for row in rows))   # rows one at a time: 660,000 at 100,000 articles
+            gone = [p for (p,) in db.execute("SELECT path FROM hashes WHERE host=?", (host,)) if p not in keep]
+            db.executemany("DELETE FROM hashes WHERE host=? AND path=?", ((host, p) for p in gone))
 
-    def record_outputs(self, host: str, rows: list[tuple[str, str, int, int]], keep: set[str]) -> None:
+    def record_outputs(self, host: str, rows: Iterable[tuple[str, str, int, int]], keep: set[str]) -> None:
         """Record what output files were made from; forget paths the site no longer has."""
         with self._connect() as db:
             db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)",
                            ((host, path, fp, size, mtime) for path, fp, size, mtime in rows))
-            known = [p for (p,) in db.execute("SELECT path FROM outputs WHERE host=?", (host,))]
-            db.executemany("DELETE FROM outputs WHERE host=? AND path=?",
-                           ((host, p) for p in known if p not in keep))
+            gone = [p for (p,) in db.execute("SELECT path FROM outputs WHERE host=?", (host,)) if p not in keep]
+            db.executemany("DELETE FROM outputs WHERE host=? AND path=?", ((host, p) for p in gone))
 
 
 class _Closing:

@@ -84,12 +84,13 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
     # every mirror's server config, whichever mirrors this build renders: they come from the config
     for rel, data in deploy_files(config).items():
         staging.add(DEPLOY_FOLDER, rel, data)
-    hashed: dict[str, list[tuple[str, str]]] = {}
+    hashed: dict[str, list[tuple[str, bytes]]] = {}
     search = SearchFiles(config, plan, *search_inputs(config, plan, parsed), cache=cache)
+    fingerprints = page_fingerprints(config, plan, parsed, static)
     report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
-                               fingerprints=page_fingerprints(config, plan, parsed, static), search=search,
+                               fingerprints=fingerprints, search=search,
                                seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
-    record_outputs(cache, config, plan, mirrors, staging)
+    record_outputs(cache, config, plan, mirrors, staging, fingerprints)
     search.keep_state()
     hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, _) in staging.digests.items()
                              if folder == DEPLOY_FOLDER]
@@ -175,26 +176,41 @@ def search_inputs(config: Config, plan: SitePlan, parsed: list[Parsed]) -> tuple
             [(s.source, key_of.get(s.source, s.source)) for s in reversed(plan.stories)])
 
 
-def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, staging: Staging) -> None:
-    """Remember what each page file (and the search index) was made from, once it is in place."""
+def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, staging: Staging,
+                   fingerprints: list[str]) -> None:
+    """Remember what each page file (and the search index) was made from, once it is in place.
+
+    `fingerprints` are page_fingerprints(): every page of the plan was rendered, or found
+    untouched (with its size and mtime in staging.stats), and then its row stands."""
     pages = {page.output for page in plan.pages} | {rel for _, rel in staging.fingerprints}
-    for mirror in mirrors:
-        rows = []
-        for (host, rel), fingerprint in staging.fingerprints.items():
-            if host == mirror.host:
-                stat = os.stat(f"{config.output_dir}/{host}/{rel}")
-                rows.append((rel, fingerprint, stat.st_size, stat.st_mtime_ns))
-        cache.record_outputs(mirror.host, rows, pages)
+    for mirror, key in zip(mirrors, mirror_keys(mirrors)):
+        def rows(host=mirror.host, key=key):
+            for page, fingerprint in zip(plan.pages, fingerprints):
+                if (host, page.output) in staging.stats:
+                    continue
+                stat = os.stat(f"{config.output_dir}/{host}/{page.output}")
+                yield page.output, digest(fingerprint, key), stat.st_size, stat.st_mtime_ns
+            for (other, rel), fingerprint in staging.fingerprints.items():
+                if other == host:
+                    stat = os.stat(f"{config.output_dir}/{host}/{rel}")
+                    yield rel, fingerprint, stat.st_size, stat.st_mtime_ns
+        cache.record_outputs(mirror.host, rows(), pages)
+
+
+def mirror_keys(mirrors) -> list[str]:
+    """Return what each mirror adds to a page's fingerprint (its file's fingerprint is
+    digest(page fingerprint, mirror key))."""
+    return [digest(signature(m, {})) for m in mirrors]
 
 
 def stage_manifests(config: Config, mirrors, staging: Staging,
-                    cache: BuildCache) -> dict[str, list[tuple[str, str]]]:
+                    cache: BuildCache) -> dict[str, list[tuple[str, bytes]]]:
     """Stage each mirror's manifest (and its signature when a key is set); return the
-    (path, sha256) pairs hashed afresh per host, for the hash cache.
+    (path, SHA-256 digest) pairs hashed afresh per host, for the hash cache.
 
     A file the build left alone is not read again when its size and mtime are those the
     cache recorded with its hash."""
-    fresh: dict[str, list[tuple[str, str]]] = {}
+    fresh: dict[str, list[tuple[str, bytes]]] = {}
     for mirror in mirrors:
         host = mirror.host
         known = cache.hashes(host)
@@ -206,7 +222,7 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
                 continue
             held = staging.digests.get((host, rel))
             if held is not None:   # the build held these bytes: no need to read them back
-                files[rel] = held
+                files[rel] = (held[0].hex(), held[1])
                 fresh[host].append((rel, held[0]))
                 continue
             path = (staged if rel in changed else built) + rel
@@ -217,7 +233,7 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
                 files[rel] = (seen[2], size)
                 continue
             files[rel] = (file_sha256(path), size)
-            fresh[host].append((rel, files[rel][0]))
+            fresh[host].append((rel, bytes.fromhex(files[rel][0])))
         data = manifest_bytes(mirror.url, files)
         staging.add(host, MANIFEST, data)
         if config.signing is not None:
@@ -237,14 +253,14 @@ def _size_mtime(path: str) -> tuple[int, int]:
 
 
 def record_hashes(cache: BuildCache, config: Config, staging: Staging,
-                  fresh: dict[str, list[tuple[str, str]]]) -> None:
+                  fresh: dict[str, list[tuple[str, bytes]]]) -> None:
     """Remember the hash of each file hashed this build, with the size and mtime it now has."""
     for host, pairs in fresh.items():
-        rows = []
-        for rel, sha in pairs:
-            stat = os.stat(f"{config.output_dir}/{host}/{rel}")
-            rows.append((rel, stat.st_size, stat.st_mtime_ns, sha))
-        cache.record_hashes(host, rows, staging.files[host])
+        def rows(host=host, pairs=pairs):
+            for rel, sha in pairs:
+                stat = os.stat(f"{config.output_dir}/{host}/{rel}")
+                yield rel, stat.st_size, stat.st_mtime_ns, sha.hex()
+        cache.record_hashes(host, rows(), staging.files[host])
 
 
 def _check_folders(config: Config) -> None:
@@ -414,8 +430,8 @@ class _Rendered:
     A file is named by (page index, mirror index) rather than by host and path: at 100,000
     articles the strings a worker sent back for 660,000 files were a gigabyte of copies."""
 
-    # page index, mirror index, changed, SHA-256, size
-    files: tuple[tuple[int, int, bool, str, int], ...]
+    # page index, mirror index, changed, SHA-256 digest, size
+    files: tuple[tuple[int, int, bool, bytes, int], ...]
     problems: tuple[Problem, ...]
 
 
@@ -438,7 +454,7 @@ class RenderJob:
             return self.shared.render(page, targets)
         return {t: self.targets[t][2].render(page) for t in targets}
 
-    def verify_sharing(self, tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> None:
+    def verify_sharing(self, tasks: list[tuple[int, list[int]]]) -> None:
         """Compare shared renders with mirror-by-mirror renders on a few pages of every kind;
         on any difference, render every page for every mirror on its own."""
         seen: dict[str, int] = {}
@@ -447,7 +463,7 @@ class RenderJob:
             if len(targets) < 2 or seen.get(page.kind, 0) >= 2:
                 continue
             seen[page.kind] = seen.get(page.kind, 0) + 1
-            wanted = [t for t, _ in targets]
+            wanted = list(targets)
             try:
                 shared = self.shared.render(page, wanted)
                 alone = {t: self.targets[t][2].render(page) for t in wanted}
@@ -457,30 +473,30 @@ class RenderJob:
                 self.sharing = False
                 return
 
-    def run(self, tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> _Rendered:
-        """Render each (page index, [(mirror index, fingerprint)]) task into the staging folder."""
+    def run(self, tasks: list[tuple[int, list[int]]]) -> _Rendered:
+        """Render each (page index, [mirror index]) task into the staging folder."""
         files, problems = [], []
         for index, targets in tasks:
             page = self.plan.pages[index]
             try:
-                rendered = self.render(index, [t for t, _ in targets])
+                rendered = self.render(index, targets)
             except TemplateProblem as exc:
                 problems.append(exc.problem)
                 if len(problems) > 50:   # one broken layout fails every page: enough said
                     break
                 continue
-            for target, _ in targets:
+            for target in targets:
                 host, root, _ = self.targets[target]
                 data = rendered[target]
                 files.append((index, target, stage_file(self.staging, root, host, page.output, data, self.seen_dirs),
-                              hashlib.sha256(data).hexdigest(), len(data)))
+                              hashlib.sha256(data).digest(), len(data)))
         return _Rendered(tuple(files), tuple(problems))
 
 
 def stage_pages(job: RenderJob, indexes: list[int], staging: Staging) -> list[Problem]:
     """Render the pages of `job.plan` at `indexes` for every mirror of the job, in this process,
     into `staging`; return the template problems."""
-    result = job.run([(i, [(t, None) for t in range(len(job.targets))]) for i in indexes])
+    result = job.run([(i, list(range(len(job.targets)))) for i in indexes])
     for index, target, changed, sha, size in result.files:
         staging.record(job.targets[target][0], job.plan.pages[index].output, changed, (sha, size))
     return list(result.problems)
@@ -504,7 +520,7 @@ def _start_worker(job: RenderJob) -> None:
     _WORKER_JOB.append(job)
 
 
-def _run_in_worker(tasks: list[tuple[int, list[tuple[int, str | None]]]]) -> _Rendered:
+def _run_in_worker(tasks: list[tuple[int, list[int]]]) -> _Rendered:
     return _WORKER_JOB[0].run(tasks)
 
 
@@ -520,14 +536,14 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         for rel in sorted(keep):
             staging.record(mirror.host, rel, False)
     prior = {m.host: cache.outputs(m.host) for m in mirrors} if cache is not None else {}
-    mirror_keys = [digest(signature(m, {})) for m in mirrors]
-    tasks: list[tuple[int, list[tuple[int, str | None]]]] = []
+    keys = mirror_keys(mirrors)
+    tasks: list[tuple[int, list[int]]] = []   # (page index, the mirrors it is rendered for)
     for index, page in enumerate(plan.pages):
         if page.output in keep:
             continue
         targets = []
         for target, mirror in enumerate(mirrors):
-            fingerprint = digest(fingerprints[index], mirror_keys[target]) if fingerprints else None
+            fingerprint = digest(fingerprints[index], keys[target]) if fingerprints else None
             # a page made from exactly these inputs, whose file nobody touched since, is done
             recorded = prior.get(mirror.host, {}).get(page.output)
             if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{page.output}", recorded,
@@ -535,7 +551,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
                 staging.record(mirror.host, page.output, False)
                 staging.stats[(mirror.host, page.output)] = (recorded[1], recorded[2])
             else:
-                targets.append((target, fingerprint))
+                targets.append(target)
         if targets:
             tasks.append((index, targets))
     job = RenderJob(config, plan, mirrors, staging.folder, static)
@@ -557,11 +573,9 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         results = pool.map(_run_in_worker, [tasks[i:i + size] for i in range(0, len(tasks), size)])
     try:
         done = 0
-        prints = dict(tasks) if fingerprints else {}
         for result in results:
             for index, target, changed, sha, size in result.files:
-                staging.record(mirrors[target].host, plan.pages[index].output, changed, (sha, size),
-                               next(p for t, p in prints[index] if t == target) if fingerprints else None)
+                staging.record(mirrors[target].host, plan.pages[index].output, changed, (sha, size))
             problems += result.problems
             done += len(result.files)
             progress("render", done, copies)
