@@ -30,7 +30,7 @@ KNOWN_KEYS = frozenset({"title", "date", "updated", "lastmod", "section", "slug"
 WORDS_PER_MINUTE = 230
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Image:
     """An article's lead image: a site path or absolute URL, with alt text, caption and credit."""
 
@@ -40,7 +40,7 @@ class Image:
     credit: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Article:
     """One article as written: checked front matter and its body converted once, for all mirrors."""
 
@@ -77,7 +77,7 @@ class Article:
         return max(1, round(self.words / WORDS_PER_MINUTE))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SectionPage:
     """A Hugo-style `_index.md`: title, description and old URLs of a section (or home)."""
 
@@ -89,7 +89,7 @@ class SectionPage:
     alias_lines: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ParseSettings:
     """What parsing needs from the config; small and picklable for worker processes."""
 
@@ -103,7 +103,7 @@ class ParseSettings:
     language_paths: tuple[tuple[str, str], ...] = ()   # (code, site path prefix) of each edition
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Parsed:
     """The outcome of parsing one file: an Article or SectionPage, and its problems."""
 

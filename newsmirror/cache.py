@@ -5,6 +5,7 @@ it is simply not found. SQLite makes every write atomic; a killed build leaves i
 
 from __future__ import annotations
 
+import copyreg
 import functools
 import hashlib
 import io
@@ -211,23 +212,26 @@ def _field_names(kind: type) -> tuple[str, ...]:
 
 class _StoryPickler(pickle.Pickler):
     """Pickles planned values with each Story replaced by its key (as signature does), in C but
-    for one lookup per object that is not a str, int or tuple: a 10,000-article site has two
-    million objects in its pages, and a Python recursion over them took seconds."""
+    for one call per Story: a 10,000-article site has two million objects in its pages, and a
+    Python recursion over them took seconds (so did a reducer_override, called for every object
+    that is not a str, int or tuple)."""
 
-    def __init__(self, story_ids: dict[int, str]):
+    def __init__(self, story_ids: dict[int, str], kind: type):
         self.buffer = io.BytesIO()
         super().__init__(self.buffer, protocol=4)
         self.story_ids = story_ids
+        self.dispatch_table = {**copyreg.dispatch_table, kind: self._story}
 
-    def reducer_override(self, obj: Any) -> Any:
+    def _story(self, obj: Any) -> Any:
         key = self.story_ids.get(id(obj))
-        return NotImplemented if key is None else (str, (key,))
+        return obj.__reduce_ex__(4) if key is None else (str, (key,))
 
 
-def story_digests(values: Iterable[Any], story_ids: dict[int, str], *shared: Any) -> list[str]:
-    """Return, per value, a short stable hash of `shared` and the value, with each Story (by
-    identity: `story_ids` maps id() to a key) standing for its key. Every value must stay alive."""
-    pickler = _StoryPickler(story_ids)
+def story_digests(values: Iterable[Any], story_ids: dict[int, str], *shared: Any, kind: type) -> list[str]:
+    """Return, per value, a short stable hash of `shared` and the value, with each Story (of
+    type `kind`; by identity: `story_ids` maps id() to a key) standing for its key. Every value
+    must stay alive."""
+    pickler = _StoryPickler(story_ids, kind)
     prefix = pickle.dumps(shared, protocol=4)
     out = []
     for value in values:

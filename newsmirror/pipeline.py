@@ -33,6 +33,7 @@ from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, SearchIndex
 from .sitemaps import (NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files,
                        sitemap_pages)
 from .unchanged import forget_last_build, input_stamp, remember, still_current
+from .views import Story
 from .writer import Staging, WriteReport, stage_file
 
 Progress = Callable[[str, int, int], None]
@@ -164,7 +165,7 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     for page in plan.pages:
         if page.article is not None and page.article.source in targets:
             refs[id(page)] = tuple((t, plan.refs.get(t)) for t in targets[page.article.source])
-    return story_digests(((page, refs.get(id(page), ())) for page in plan.pages), story_ids, base)
+    return story_digests(((page, refs.get(id(page), ())) for page in plan.pages), story_ids, base, kind=Story)
 
 
 def search_inputs(config: Config, plan: SitePlan, parsed: list[Parsed]) -> tuple[str, list[tuple[str, str]]]:

@@ -30,20 +30,32 @@ def _lastmod(page: Page) -> datetime | None:
     return max(dates) if dates else None
 
 
-def sitemap_pages(pages: tuple[Page, ...]) -> list[tuple[Page, datetime | None]]:
-    """Return the pages a sitemap lists, with their last change (the same on every mirror)."""
-    return [(page, _lastmod(page)) for page in pages if page.in_sitemap]
+def sitemap_pages(pages: tuple[Page, ...]) -> list[tuple[Page, datetime | None, str]]:
+    """Return the pages a sitemap lists, with their last change and what follows the mirror's
+    address in their entry: the escaped path, `</loc>` and `<lastmod>` (the same on every
+    mirror, so a build of several mirrors makes it once; escaping is character by character,
+    so escape(url + path) is escape(url) + escape(path))."""
+    out = []
+    for page in pages:
+        if page.in_sitemap:
+            moment = _lastmod(page)
+            out.append((page, moment, escape(page.path.lstrip("/")) + "</loc>"
+                        + (f"<lastmod>{moment.isoformat()}</lastmod>" if moment else "")))
+    return out
 
 
 def sitemap_files(pages: tuple[Page, ...], mirror: Mirror, limit: int = SITEMAP_LIMIT,
                   also: tuple[str, ...] = (NEWS_SITEMAP,),
-                  listed: list[tuple[Page, datetime | None]] | None = None) -> dict[str, bytes]:
+                  listed: list[tuple[Page, datetime | None, str]] | None = None) -> dict[str, bytes]:
     """Return {site path: bytes}: `sitemap.xml` alone, or an index of its numbered parts and of
     the sitemaps in `also` (written elsewhere: the news sitemap). `listed`, when given, is
-    sitemap_pages(pages) (a build of several mirrors finds it once)."""
+    sitemap_pages(pages)."""
     listed = sitemap_pages(pages) if listed is None else listed
-    entries = [(mirror.absolute(page.path), moment, _alternates(page, mirror) if page.translations else "")
-               for page, moment in listed]
+    start = "<url><loc>" + escape(mirror.url)
+    entries = []
+    for page, moment, rest in listed:
+        links = _alternates(page, mirror) if page.translations else ""
+        entries.append((f"{start}{rest}{links}</url>\n", moment, bool(links)))
     chunks = [entries[i:i + limit] for i in range(0, len(entries), limit)] or [[]]
     if len(chunks) == 1:
         return {"sitemap.xml": _urlset(chunks[0])}
@@ -71,12 +83,11 @@ def _alternates(page: Page, mirror: Mirror) -> str:
                    for lang, url in links)
 
 
-def _urlset(entries: list[tuple[str, datetime | None, str]]) -> bytes:
+def _urlset(entries: list[tuple[str, datetime | None, bool]]) -> bytes:
+    """Return a urlset of (entry XML, last change, has language links) entries."""
     out = ['<?xml version="1.0" encoding="utf-8"?>\n',
            URLSET_XHTML if any(links for _, _, links in entries) else URLSET]
-    for loc, lastmod, links in entries:
-        out.append(f"<url><loc>{escape(loc)}</loc>" + (f"<lastmod>{lastmod.isoformat()}</lastmod>" if lastmod else "")
-                   + links + "</url>\n")
+    out += [xml for xml, _, _ in entries]
     out.append("</urlset>\n")
     return "".join(out).encode("utf-8")
 

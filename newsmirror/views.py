@@ -14,7 +14,7 @@ from .articles import Article, Image
 from .packed import PackedText
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Section:
     """A section of the site (politics, world, ...)."""
 
@@ -24,7 +24,7 @@ class Section:
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Term:
     """A tag, or an entry of an index page: a name, its page and how many articles it has."""
 
@@ -33,7 +33,7 @@ class Term:
     count: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Author:
     """A byline: display name, author page, bio."""
 
@@ -43,7 +43,7 @@ class Author:
     bio: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Story:
     """An article as templates see it (`article` in layouts): front matter resolved to objects."""
 
@@ -85,7 +85,7 @@ class Story:
                    extra=article.extra, search_words=article.search_words)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Crumb:
     """One step of a breadcrumb trail."""
 
@@ -93,7 +93,7 @@ class Crumb:
     path: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Pagination:
     """Where a listing page stands among its pages."""
 
@@ -103,7 +103,7 @@ class Pagination:
     next_path: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Feed:
     """A feed a page advertises in its head."""
 
@@ -112,7 +112,7 @@ class Feed:
     type: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Group:
     """A block of a page: a section's latest articles, or an archive year/month with its count."""
 
@@ -123,7 +123,7 @@ class Group:
     articles: tuple[Story, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Translation:
     """A version of a page in one language: for hreflang links and the language switcher."""
 
@@ -133,7 +133,7 @@ class Translation:
     title: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Edition:
     """One language edition of the site: its own home, sections and feeds under its folder."""
 
@@ -149,7 +149,7 @@ class Edition:
     is_default: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Page:
     """One HTML page of the site, ready to render for any mirror."""
 
