@@ -28,6 +28,7 @@ from .i18n import date_formatter, load_strings
 from .links import LinkPolicy
 from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_bytes, sign
 from .plan import BuildOptions, SitePlan, plan_site
+from .related import RelatedLists
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
 from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, SearchIndex
 from .sitemaps import (NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files,
@@ -79,7 +80,9 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
                            time.perf_counter() - started, warnings)
     forget_last_build(cache)
     parsed = parse_content(config, progress, files=files, cache=cache, keys=keys)
-    plan, static, warnings = check_and_plan(config, parsed, options)
+    known = cache.state(RELATED)
+    known = known if isinstance(known, RelatedLists) else None
+    plan, static, warnings = check_and_plan(config, parsed, options, related=known)
     staging = Staging(config.output_dir, [m.host for m in mirrors],
                       [m.host for m in config.mirrors] if hosts is None else None, (DEPLOY_FOLDER,))
     # every mirror's server config, whichever mirrors this build renders: they come from the config
@@ -93,6 +96,8 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
                                seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
     record_outputs(cache, config, plan, mirrors, staging, fingerprints)
     search.keep_state()
+    if plan.related != known:
+        cache.set_state(RELATED, plan.related)
     hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, _) in staging.digests.items()
                              if folder == DEPLOY_FOLDER]
     record_hashes(cache, config, staging, hashed)
@@ -122,15 +127,17 @@ def render_and_commit(config: Config, plan: SitePlan, mirrors, static: Assets, s
 
 
 def check_and_plan(config: Config, parsed: list[Parsed], options: BuildOptions,
-                   shown: Config | None = None) -> tuple[SitePlan, Assets, list[Problem]]:
+                   shown: Config | None = None, related: RelatedLists | None = None
+                   ) -> tuple[SitePlan, Assets, list[Problem]]:
     """Return the plan, the static files (fingerprinted) and the warnings; raise BuildError naming
-    every problem of the content and the plan (`shown` is the config whose paths messages show)."""
+    every problem of the content and the plan (`shown` is the config whose paths messages show;
+    `related` the last build's related lists, see plan_site)."""
     problems = [p for item in parsed for p in item.problems]
     warnings = list(_shortcode_warnings(parsed, shown or config))
     strings, string_problems = load_strings(config)
     warnings += [p for p in string_problems if p.warning]
     problems += [p for p in string_problems if not p.warning]
-    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options, strings)
+    plan = plan_site(config, [p.item for p in parsed if p.item is not None], options, strings, related)
     warnings += [p for p in plan.problems if p.warning]
     problems += [p for p in plan.problems if not p.warning]
     static = list_static(config)
@@ -421,6 +428,7 @@ def _static_clashes(plan: SitePlan, static: list[tuple[str, Path]], config: Conf
             if rel in generated or (searching and (rel == SEARCH_SCRIPT or rel.startswith(SEARCH_DATA)))]
 
 
+RELATED = "related"   # the cache state holding the last build's related lists
 PARALLEL_RENDER_FROM = 400   # pages x mirrors below which one process is faster
 
 

@@ -12,7 +12,7 @@ from .articles import Article, SectionPage
 from .config import Config, LanguageInfo, direction_of
 from .errors import Problem
 from .i18n import Strings, language_name, month_label
-from .related import Neighbours, plan_neighbours
+from .related import Neighbours, RelatedLists, plan_neighbours
 from .search import FOLDER as SEARCH_PATH
 from .views import (Author, Crumb, Edition, Feed, Group, Page, Pagination, Section, Story, Term, Translation,
                     slugify)
@@ -60,6 +60,7 @@ class SitePlan:
     news: tuple[Story, ...] = ()   # the news sitemap's articles: published in the NEWS_WINDOW
     editions: tuple[Edition, ...] = ()
     strings: Strings | None = None
+    related: RelatedLists | None = None   # what the related stories were ranked from, for the next build
 
 
 def is_published(article: Article, options: BuildOptions, config: Config) -> bool:
@@ -74,8 +75,11 @@ def is_published(article: Article, options: BuildOptions, config: Config) -> boo
 
 
 def plan_site(config: Config, items: Iterable[Article | SectionPage], options: BuildOptions,
-              strings: Strings | None = None) -> SitePlan:
-    """Return the site plan: every page, with duplicate output paths reported as problems."""
+              strings: Strings | None = None, related: RelatedLists | None = None) -> SitePlan:
+    """Return the site plan: every page, with duplicate output paths reported as problems.
+
+    `related` is the last build's plan.related, used again when the stories' tags and sections
+    are the same (see related.py)."""
     items = list(items)
     strings = strings or Strings(config.languages[0].code)
     section_pages = {i.section: i for i in items if isinstance(i, SectionPage)}
@@ -98,7 +102,8 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
     common = dict(language=default.code, direction=default.direction, edition=default.code)
     home = Crumb(_crumb(strings, default), default.path)
 
-    for article, story, near in zip(articles, stories, plan_neighbours(stories)):
+    neighbours, related = plan_neighbours(stories, related)
+    for article, story, near in zip(articles, stories, neighbours):
         edition = edition_of[config.language(article.language).code]
         pages.append(article_page(story, edition, strings, translations.get(id(story), ()), near))
     for edition in editions:
@@ -126,7 +131,7 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
     refs, ref_problems = _resolve_refs(items, articles)
     return SitePlan(tuple(pages), tuple(feeds), stories, default.sections, refs,
                     tuple(problems + ref_problems), news=recent_news(stories, options.now),
-                    editions=editions, strings=strings)
+                    editions=editions, strings=strings, related=related)
 
 
 def article_page(story: Story, edition: Edition, strings: Strings, translations: tuple[Translation, ...],

@@ -13,6 +13,8 @@ that share no tag (score 1) fill what is left, newest first."""
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -33,29 +35,51 @@ class Neighbours:
     next: Story | None = None       # and just after
 
 
-def plan_neighbours(stories: tuple[Story, ...]) -> list[Neighbours]:
-    """Return the neighbours of each story, in the order of `stories` (newest first)."""
-    by_tag: dict[str, list[int]] = defaultdict(list)
+@dataclass(frozen=True)
+class RelatedLists:
+    """Every story's related stories, as indexes into the stories, and what they were ranked
+    from: a hash of each story's tags and section, in the stories' order. A rebuild whose
+    stories have the same tags and sections in the same order (an article edited) has the same
+    lists, and the build keeps them in its cache instead of ranking 10,000 stories again."""
+
+    key: str
+    lists: tuple[tuple[int, ...], ...]
+
+
+def plan_neighbours(stories: tuple[Story, ...], known: RelatedLists | None = None
+                    ) -> tuple[list[Neighbours], RelatedLists]:
+    """Return the neighbours of each story, in the order of `stories` (newest first), and the
+    related lists (taken from `known` when it was ranked from the same tags and sections)."""
+    tags_of = [tuple(dict.fromkeys(t.path for t in story.tags)) for story in stories]   # a tag written twice counts once
+    section_of = [story.section.key for story in stories]
     by_section: dict[str, list[int]] = defaultdict(list)
-    tags_of: list[tuple[str, ...]] = []
+    for index, key in enumerate(section_of):
+        by_section[key].append(index)
+    key = hashlib.sha256(pickle.dumps((tags_of, section_of), protocol=4)).hexdigest()
+    if known is not None and known.key == key:
+        related = known
+    else:
+        related = RelatedLists(key, _rank(tags_of, section_of, by_section))
+    sequence = _section_sequence(stories, by_section)
+    out = []
+    for chosen, (before, after) in zip(related.lists, sequence):
+        out.append(Neighbours(tuple(stories[i] for i in chosen),
+                              stories[before] if before is not None else None,
+                              stories[after] if after is not None else None))
+    return out, related
+
+
+def _rank(tags_of: list[tuple[str, ...]], section_of: list[str], by_section: dict[str, list[int]]
+          ) -> tuple[tuple[int, ...], ...]:
+    """Return each story's related stories, best first."""
+    by_tag: dict[str, list[int]] = defaultdict(list)
     where: list[dict[str, int]] = []   # story -> {tag: its position in that tag's listing}
-    for index, story in enumerate(stories):
-        tags = tuple(dict.fromkeys(t.path for t in story.tags))   # a tag written twice counts once
-        tags_of.append(tags)
+    for index, tags in enumerate(tags_of):
         where.append({tag: len(by_tag[tag]) for tag in tags})
         for tag in tags:
             by_tag[tag].append(index)
-        by_section[story.section.key].append(index)
-    sequence = _section_sequence(stories, by_section)
-    section_of = [story.section.key for story in stories]
-    out = []
-    for index, story in enumerate(stories):
-        related = _related(index, section_of, tags_of, where, by_tag, by_section[story.section.key])
-        before, after = sequence[index]
-        out.append(Neighbours(tuple(stories[i] for i in related),
-                              stories[before] if before is not None else None,
-                              stories[after] if after is not None else None))
-    return out
+    return tuple(tuple(_related(index, section_of, tags_of, where, by_tag, by_section[section_of[index]]))
+                 for index in range(len(tags_of)))
 
 
 def _related(index: int, section_of: list[str], tags_of: list, where: list, by_tag: dict,

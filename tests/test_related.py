@@ -137,3 +137,21 @@ def test_a_retitled_story_is_retitled_on_its_neighbours_after_an_incremental_bui
         for host in (PRIMARY, "cdn.meridian-mirror.example"):
             assert (output / host / name / "index.html").read_bytes() == \
                 (cold / "output" / host / name / "index.html").read_bytes()
+
+
+def test_a_retagged_story_changes_the_related_stories_after_an_incremental_build(site: Path, tmp_path: Path):
+    # a build keeps the related lists for the next one while every story's tags and sections
+    # stay the same (an edit of a headline or a body); a tag changed must rank them all again
+    assert run_build(site).returncode == 0
+    assert WIND in targets(page_of(site / "output", STRIKE), STRIKE, RELATED)
+    source = site / "content/business/wind-farm-contract.md"
+    text = source.read_text(encoding="utf-8")
+    old = next(line for line in text.splitlines() if line.startswith("tags:"))
+    source.write_text(text.replace(old, "tags: [offshore wind]", 1), encoding="utf-8")
+    assert run_build(site).returncode == 0
+    cold = tmp_path / "cold"
+    shutil.copytree(site, cold, ignore=shutil.ignore_patterns("output", ".cache"))
+    assert run_build(cold).returncode == 0
+    incremental = page_of(site / "output", STRIKE)
+    assert targets(incremental, STRIKE, RELATED) == targets(page_of(cold / "output", STRIKE), STRIKE, RELATED)
+    assert WIND not in targets(incremental, STRIKE, RELATED)[:3]
