@@ -9,6 +9,7 @@ import copyreg
 import functools
 import hashlib
 import io
+import os
 import pickle
 import sqlite3
 from dataclasses import fields, is_dataclass
@@ -52,14 +53,15 @@ class BuildCache:
                 db.execute("DROP TABLE IF EXISTS parsed")
                 db.execute("DROP TABLE IF EXISTS outputs")
                 db.execute("DROP TABLE IF EXISTS hashes")
-                db.execute("DROP TABLE IF EXISTS states")
+                db.execute("DROP TABLE IF EXISTS states")   # where states were kept before files
+                for stale in folder.glob("state-*"):
+                    stale.unlink(missing_ok=True)
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
             db.execute("CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, data BLOB)")
             db.execute("CREATE TABLE IF NOT EXISTS outputs (host TEXT, path TEXT, fingerprint TEXT, "
                        "size INTEGER, mtime INTEGER, PRIMARY KEY (host, path))")
             db.execute("CREATE TABLE IF NOT EXISTS hashes (host TEXT, path TEXT, size INTEGER, "
                        "mtime INTEGER, sha256 TEXT, PRIMARY KEY (host, path))")
-            db.execute("CREATE TABLE IF NOT EXISTS states (key TEXT PRIMARY KEY, data BLOB)")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -123,21 +125,33 @@ class BuildCache:
 
     def state(self, key: str) -> Any:
         """Return a large value stored with set_state (a stage's working data), or None."""
-        with self._connect() as db:
-            row = db.execute("SELECT data FROM states WHERE key=?", (key,)).fetchone()
         try:
-            return None if row is None else pickle.loads(row[0])
-        except Exception:  # noqa: BLE001 - a damaged row is just not there
+            with open(self.path.parent / f"state-{key}.pickle", "rb") as f:
+                return pickle.load(f)
+        except FileNotFoundError:
+            return None
+        except Exception:  # noqa: BLE001 - a damaged file is just not there
             return None
 
     def set_state(self, key: str, value: Any) -> None:
-        """Store a large picklable value (None removes it)."""
-        with self._connect() as db:
-            if value is None:
-                db.execute("DELETE FROM states WHERE key=?", (key,))
-            else:
-                db.execute("INSERT OR REPLACE INTO states VALUES (?, ?)",
-                           (key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
+        """Store a large picklable value (None removes it).
+
+        Each is a file of its own, pickled straight into it and then renamed into place: as a
+        SQLite blob, the search postings of 100,000 articles were held twice in memory (the
+        pickle, and SQLite's copy), a third of a gigabyte at the end of a build."""
+        path = self.path.parent / f"state-{key}.pickle"
+        if value is None:
+            path.unlink(missing_ok=True)
+            return
+        temp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(temp, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temp, path)
+        except FileNotFoundError:   # another build of this site removed it: this value is not kept
+            return
+        for other in path.parent.glob(f"{path.name}.*.tmp"):   # left by a killed build
+            other.unlink(missing_ok=True)
 
     def hashes(self, host: str) -> dict[str, tuple[int, int, str]]:
         """Return {path: (size, mtime, sha256)} of the files of a mirror as the last build left them."""
