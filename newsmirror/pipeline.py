@@ -288,14 +288,15 @@ def _check_folders(config: Config) -> None:
 def content_files(config: Config) -> list[Path]:
     """Return every Markdown file under content/, sorted, skipping hidden files and folders."""
     found = []
-    for folder, dirs, names in os.walk(config.content_dir):
+    root = str(config.content_dir)
+    for folder, dirs, names in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [Path(folder) / n for n in names if n.endswith(".md") and not n.startswith(".")]
+        rel = os.path.relpath(folder, root).replace(os.sep, "/")
+        found += [n if rel == "." else f"{rel}/{n}" for n in names if n.endswith(".md") and not n.startswith(".")]
     if config.ignore:
-        found = [p for p in found
-                 if not any(fnmatch(p.relative_to(config.content_dir).as_posix(), pattern)
-                            for pattern in config.ignore)]
-    return sorted(found)
+        found = [p for p in found if not any(fnmatch(p, pattern) for pattern in config.ignore)]
+    # in Path order (folder by folder), sorting strings: comparing 10,000 Paths took a third of a second
+    return [config.content_dir / p for p in sorted(found, key=lambda p: p.split("/"))]
 
 
 def parse_settings(config: Config) -> ParseSettings:
@@ -548,17 +549,17 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
     keys = mirror_keys(mirrors)
     tasks: list[tuple[int, list[int]]] = []   # (page index, the mirrors it is rendered for)
     for index, page in enumerate(plan.pages):
-        if page.output in keep:
+        output = page.output   # a property: worked out once here, not once per mirror
+        if output in keep:
             continue
         targets = []
         for target, mirror in enumerate(mirrors):
             fingerprint = digest(fingerprints[index], keys[target]) if fingerprints else None
             # a page made from exactly these inputs, whose file nobody touched since, is done
-            recorded = prior.get(mirror.host, {}).get(page.output)
-            if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{page.output}", recorded,
-                                          fingerprint):
-                staging.record(mirror.host, page.output, False)
-                staging.stats[(mirror.host, page.output)] = (recorded[1], recorded[2])
+            recorded = prior.get(mirror.host, {}).get(output)
+            if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{output}", recorded, fingerprint):
+                staging.record(mirror.host, output, False)
+                staging.stats[(mirror.host, output)] = (recorded[1], recorded[2])
             else:
                 targets.append(target)
         if targets:

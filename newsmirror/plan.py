@@ -85,14 +85,21 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
     section_pages = {i.section: i for i in items if isinstance(i, SectionPage)}
     articles = sorted((i for i in items if isinstance(i, Article) and is_published(i, options, config)),
                       key=lambda a: (-a.date.timestamp(), a.path, a.source))
+    codes: dict[str | None, str] = {}   # article language -> edition code (config.language is a search)
+
+    def edition_code(article: Article) -> str:
+        if article.language not in codes:
+            codes[article.language] = config.language(article.language).code
+        return codes[article.language]
+
     by_edition: dict[str, list[Article]] = defaultdict(list)
     for article in articles:
-        by_edition[config.language(article.language).code].append(article)
+        by_edition[edition_code(article)].append(article)
     editions = tuple(_edition(config, lang, by_edition[lang.code], section_pages) for lang in config.languages)
     edition_of = {e.code: e for e in editions}
     authors = {a.key: a for a in config.authors}
     sections_of = {e.code: {s.key: s for s in e.sections} for e in editions}
-    story_of = {id(a): _story(a, config, sections_of[config.language(a.language).code][a.section], authors,
+    story_of = {id(a): _story(a, config, sections_of[edition_code(a)][a.section], authors,
                               options) for a in articles}
     stories = tuple(story_of[id(a)] for a in articles)
     translations, problems = _translations(articles, stories, editions)
@@ -104,7 +111,7 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
 
     neighbours, related = plan_neighbours(stories, related)
     for article, story, near in zip(articles, stories, neighbours):
-        edition = edition_of[config.language(article.language).code]
+        edition = edition_of[edition_code(article)]
         pages.append(article_page(story, edition, strings, translations.get(id(story), ()), near))
     for edition in editions:
         listed = tuple(story_of[id(a)] for a in by_edition[edition.code])
