@@ -190,14 +190,15 @@ def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, s
 
     `fingerprints` are page_fingerprints(): every page of the plan was rendered, or found
     untouched (with its size and mtime in staging.stats), and then its row stands."""
-    pages = {page.output for page in plan.pages} | {rel for _, rel in staging.fingerprints}
+    outputs = [page.output for page in plan.pages]   # a property: worked out once, not once per mirror
+    pages = set(outputs) | {rel for _, rel in staging.fingerprints}
     for mirror, key in zip(mirrors, mirror_keys(mirrors)):
         def rows(host=mirror.host, key=key):
-            for page, fingerprint in zip(plan.pages, fingerprints):
-                if (host, page.output) in staging.stats:
+            for output, fingerprint in zip(outputs, fingerprints):
+                if (host, output) in staging.stats:
                     continue
-                stat = os.stat(f"{config.output_dir}/{host}/{page.output}")
-                yield page.output, digest(fingerprint, key), stat.st_size, stat.st_mtime_ns
+                stat = os.stat(f"{config.output_dir}/{host}/{output}")
+                yield output, digest(fingerprint, key), stat.st_size, stat.st_mtime_ns
             for (other, rel), fingerprint in staging.fingerprints.items():
                 if other == host:
                     stat = os.stat(f"{config.output_dir}/{host}/{rel}")

@@ -44,7 +44,9 @@ class Staging:
         self.gone: list[tuple[str, str]] = []   # files an incomplete commit removes
         self.unchanged = 0
         self.seen_dirs: dict[str, bool] = {}
-        self.fingerprints: dict[tuple[str, str], str] = {}   # what rendered pages were made from
+        # what files other than pages were made from (the search index's; a page's comes from
+        # its page fingerprint, see pipeline.record_outputs)
+        self.fingerprints: dict[tuple[str, str], str] = {}
         # (SHA-256 digest, size) of bytes the build held: raw, half the size of hex at 660,000 files
         self.digests: dict[tuple[str, str], tuple[bytes, int]] = {}
         self.stats: dict[tuple[str, str], tuple[int, int]] = {}     # (size, mtime) of files found untouched
@@ -54,10 +56,9 @@ class Staging:
         self.record(host, rel, stage_file(self.folder, self.roots[host], host, rel, data, self.seen_dirs),
                     (hashlib.sha256(data).digest(), len(data)))
 
-    def record(self, host: str, rel: str, changed: bool, digest: tuple[bytes, int] | None = None,
-               fingerprint: str | None = None) -> None:
+    def record(self, host: str, rel: str, changed: bool, digest: tuple[bytes, int] | None = None) -> None:
         """Note a file staged (changed) or found identical, here or by a worker process, with
-        the (SHA-256, size) of its bytes and what it was made from when known."""
+        the (SHA-256, size) of its bytes when known."""
         if rel in self.files[host]:
             raise ValueError(f"output path {rel!r} written twice for {host}")  # the plan prevents this
         self.files[host].add(rel)
@@ -68,8 +69,6 @@ class Staging:
             self.unchanged += 1
         if digest is not None:
             self.digests[key] = digest
-        if fingerprint is not None:
-            self.fingerprints[key] = fingerprint
 
     def remove(self, host: str, rel: str) -> None:
         """Have an incomplete commit (complete=False) delete a file the site no longer has."""
