@@ -17,6 +17,7 @@ import babel
 
 from .articles import Article, ParseSettings, Parsed, parse_file
 from .assets import Assets, fingerprint_assets
+from .background import Background
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
                     signature, story_digests)
 from .config import DEPLOY_FOLDER, Config
@@ -35,7 +36,7 @@ from .sitemaps import (NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_t
                        sitemap_pages)
 from .unchanged import forget_last_build, input_stamp, remember, still_current
 from .views import Story
-from .writer import Staging, WriteReport, stage_file
+from .writer import Staging, Survey, WriteReport, stage_file, survey_output
 
 Progress = Callable[[str, int, int], None]
 PARALLEL_FROM = 200   # below this many files, starting worker processes costs more than it saves
@@ -79,33 +80,37 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
         return BuildResult(articles, pages, len(mirrors), WriteReport(0, 0, count),
                            time.perf_counter() - started, warnings)
     forget_last_build(cache)
-    parsed = parse_content(config, progress, files=files, cache=cache, keys=keys)
-    known = cache.state(RELATED)
-    known = known if isinstance(known, RelatedLists) else None
-    plan, static, warnings = check_and_plan(config, parsed, options, related=known)
-    staging = Staging(config.output_dir, [m.host for m in mirrors],
-                      [m.host for m in config.mirrors] if hosts is None else None, (DEPLOY_FOLDER,))
-    # every mirror's server config, whichever mirrors this build renders: they come from the config
-    for rel, data in deploy_files(config).items():
-        staging.add(DEPLOY_FOLDER, rel, data)
-    hashed: dict[str, list[tuple[str, bytes]]] = {}
-    search = SearchFiles(config, plan, *search_inputs(config, plan, parsed), cache=cache)
-    fingerprints = page_fingerprints(config, plan, parsed, static)
-    report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
-                               fingerprints=fingerprints, search=search,
-                               seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
-    record_outputs(cache, config, plan, mirrors, staging, fingerprints)
-    search.keep_state()
-    if plan.related != known:
-        cache.set_state(RELATED, plan.related)
-    hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, _) in staging.digests.items()
-                             if folder == DEPLOY_FOLDER]
-    record_hashes(cache, config, staging, hashed)
-    pages = sum(1 for _ in plan.pages)
-    shown = tuple(sorted(set(warnings)))
-    remember(cache, stamp, options.now, parsed, (len(plan.stories), pages), shown)
-    return BuildResult(len(plan.stories), pages, len(mirrors), report,
-                       time.perf_counter() - started, shown)
+    # the output's files are listed and measured on the other core while this one plans
+    folders = [*(m.host for m in mirrors), DEPLOY_FOLDER]
+    with Background(survey_output, config.output_dir, folders, cache.outputs) as survey:
+        parsed = parse_content(config, progress, files=files, cache=cache, keys=keys)
+        known = cache.state(RELATED)
+        known = known if isinstance(known, RelatedLists) else None
+        plan, static, warnings = check_and_plan(config, parsed, options, related=known)
+        staging = Staging(config.output_dir, [m.host for m in mirrors],
+                          [m.host for m in config.mirrors] if hosts is None else None, (DEPLOY_FOLDER,))
+        staging.survey = survey
+        # every mirror's server config, whichever mirrors this build renders: they come from the config
+        for rel, data in deploy_files(config).items():
+            staging.add(DEPLOY_FOLDER, rel, data)
+        hashed: dict[str, list[tuple[str, bytes]]] = {}
+        search = SearchFiles(config, plan, *search_inputs(config, plan, parsed), cache=cache)
+        fingerprints = page_fingerprints(config, plan, parsed, static)
+        report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
+                                   fingerprints=fingerprints, search=search,
+                                   seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
+        record_outputs(cache, config, plan, mirrors, staging, fingerprints)
+        search.keep_state()
+        if plan.related != known:
+            cache.set_state(RELATED, plan.related)
+        hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, _) in staging.digests.items()
+                                 if folder == DEPLOY_FOLDER]
+        record_hashes(cache, config, staging, hashed)
+        pages = sum(1 for _ in plan.pages)
+        shown = tuple(sorted(set(warnings)))
+        remember(cache, stamp, options.now, parsed, (len(plan.stories), pages), shown)
+        return BuildResult(len(plan.stories), pages, len(mirrors), report,
+                           time.perf_counter() - started, shown)
 
 
 def render_and_commit(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
@@ -513,10 +518,14 @@ def stage_pages(job: RenderJob, indexes: list[int], staging: Staging) -> list[Pr
     return list(result.problems)
 
 
-def _untouched(path: str, recorded: tuple[str, int, int] | None, fingerprint: str) -> bool:
-    """Return whether the file was made from `fingerprint` and nobody changed it since."""
+def _untouched(path: str, recorded: tuple[str, int, int] | None, fingerprint: str,
+               survey: Survey | None = None, rel: str = "") -> bool:
+    """Return whether the file was made from `fingerprint` and nobody changed it since; with
+    the build's survey of its folder, `rel` is its path there."""
     if recorded is None or recorded[0] != fingerprint:
         return False
+    if survey is not None:   # the survey compared every recorded file with its record
+        return rel not in survey.moved
     try:
         stat = os.stat(path)
     except OSError:
@@ -548,6 +557,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
             staging.record(mirror.host, rel, False)
     prior = {m.host: cache.outputs(m.host) for m in mirrors} if cache is not None else {}
     keys = mirror_keys(mirrors)
+    present = [staging.present(m.host) for m in mirrors]
     tasks: list[tuple[int, list[int]]] = []   # (page index, the mirrors it is rendered for)
     for index, page in enumerate(plan.pages):
         output = page.output   # a property: worked out once here, not once per mirror
@@ -558,7 +568,8 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
             fingerprint = digest(fingerprints[index], keys[target]) if fingerprints else None
             # a page made from exactly these inputs, whose file nobody touched since, is done
             recorded = prior.get(mirror.host, {}).get(output)
-            if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{output}", recorded, fingerprint):
+            if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{output}", recorded, fingerprint,
+                                          present[target], output):
                 staging.record(mirror.host, output, False)
                 staging.stats[(mirror.host, output)] = (recorded[1], recorded[2])
             else:
@@ -691,10 +702,11 @@ class SearchFiles:
             return
         if self.prints is None:
             self._prepare()
-        root = self.config.output_dir / host
+        root, present = self.config.output_dir / host, staging.present(host)
         for rel, fingerprint in sorted(self.prints.items()):
             entry = recorded.get(rel)
-            if fingerprint is not None and entry is not None and _untouched(root / rel, entry, fingerprint):
+            if fingerprint is not None and entry is not None and _untouched(root / rel, entry, fingerprint,
+                                                                            present, rel):
                 staging.record(host, rel, False)
                 staging.stats[(host, rel)] = (entry[1], entry[2])
             else:

@@ -10,7 +10,9 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+from .background import Background
 
 STAGING = ".newsmirror-staging"
 HOSTS_FILE = ".newsmirror-hosts"   # which folders of output/ are mirrors newsmirror wrote
@@ -50,6 +52,13 @@ class Staging:
         # (SHA-256 digest, size) of bytes the build held: raw, half the size of hex at 660,000 files
         self.digests: dict[tuple[str, str], tuple[bytes, int]] = {}
         self.stats: dict[tuple[str, str], tuple[int, int]] = {}     # (size, mtime) of files found untouched
+        # what each folder held when the build began, surveyed on the other core (see
+        # survey_output); without it, files are looked at one by one
+        self.survey: Background | None = None
+
+    def present(self, host: str) -> Survey | None:
+        """Return the folder's survey (what it held when the build began) if one was made."""
+        return self.survey.result()[host] if self.survey is not None else None
 
     def add(self, host: str, rel: str, data: bytes) -> None:
         """Stage one file of a mirror unless the site already has exactly these bytes."""
@@ -148,9 +157,16 @@ class Staging:
         if not root.is_dir():
             return 0
         emptied = set()
-        for rel, path in walk_files(root):
+        present = self.present(host)
+        # the survey is as good as a walk now: the build added only files it keeps since
+        listed = walk_files(root) if present is None else \
+            ((rel, os.path.join(root, rel)) for rel in _lines(present.listing))
+        for rel, path in listed:
             if rel not in keep:
-                os.unlink(path)
+                try:
+                    os.unlink(path)
+                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                    continue   # the commit put a page or a folder where this file was
                 removed += 1
                 emptied.add(os.path.dirname(path))
         for folder in sorted(emptied, key=len, reverse=True):   # deepest first
@@ -158,6 +174,16 @@ class Staging:
                 os.rmdir(folder)
                 folder = os.path.dirname(folder)
         return removed
+
+
+def _lines(text: str) -> Iterator[str]:
+    """Yield the lines of `text` one at a time (a list of them all is as large as a table)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        yield text[start:end]
+        start = end + 1
 
 
 def walk_files(folder: Path) -> Iterator[tuple[str, str]]:
@@ -173,6 +199,39 @@ def walk_files(folder: Path) -> Iterator[tuple[str, str]]:
                     stack.append((prefix + entry.name + "/", entry.path))
                 elif not entry.is_dir():
                     yield prefix + entry.name, entry.path
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What a mirror folder held when the build began, made on the other core: the path of
+    every file, and the files the cache recorded that no longer have the recorded size and
+    mtime (changed, replaced or gone since). Kept small: at 100,000 articles a table of every
+    file's size and mtime would cost a hundred megabytes more at the build's peak."""
+
+    listing: str            # every file's path under the folder, one per line
+    moved: frozenset[str]   # recorded paths whose file is not as recorded
+
+
+def survey_output(output_dir: Path, folders: list[str],
+                  recorded: Callable[[str], dict[str, tuple]]) -> dict[str, Survey]:
+    """Return the Survey of each folder of output/; `recorded(folder)` gives the cache's
+    {path: (fingerprint, size, mtime)} of the files the last build wrote there."""
+    found = {}
+    for folder in folders:
+        root, rows = output_dir / folder, recorded(folder)
+        paths, seen = [], {}
+        if root.is_dir():
+            for rel, path in walk_files(root):   # as _remove_stale's walk: links to folders left out
+                paths.append(rel)
+                if rel in rows:
+                    try:
+                        stat = os.stat(path)
+                        seen[rel] = (stat.st_size, stat.st_mtime_ns)
+                    except OSError:   # a dangling link, or removed meanwhile
+                        pass
+        moved = frozenset(rel for rel, row in rows.items() if seen.get(rel) != (row[1], row[2]))
+        found[folder] = Survey("\n".join(paths), moved)
+    return found
 
 
 def stage_file(staging: Path, root: Path, host: str, rel: str, data: bytes,

@@ -228,6 +228,27 @@ def test_a_rebuild_with_nothing_changed_still_repairs_a_touched_output_file(site
     assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
 
 
+def test_a_rebuild_after_an_edit_mends_whatever_was_done_to_output_by_hand(site: Path, tmp_path: Path):
+    # the rebuild lists and measures output/ on the other core while it plans: what it finds
+    # there must still be mended, and what it did not make removed
+    assert run_build(site).returncode == 0
+    mirror = site / "output/meridiancourier.example.net"
+    page = next(p for p in sorted(mirror.rglob("index.html")) if "/politics/2" in p.as_posix())
+    page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>planted</p></body>"))   # edited by hand
+    (mirror / "sitemap.xml").unlink()
+    (mirror / "stray.html").write_text("left by someone", encoding="utf-8")
+    (mirror / "old-section/2019/gone").mkdir(parents=True)
+    (mirror / "old-section/2019/gone/index.html").write_text("an old page", encoding="utf-8")
+    (mirror / "tags/velmora/index.html").unlink()
+    (mirror / "tags/velmora/index.html").mkdir()   # a folder where a page belongs
+    (mirror / "tags/velmora/index.html/x").write_text("x", encoding="utf-8")
+    edit_article(site, random.Random(7))
+    result = run_build(site)
+    assert result.returncode == 0, result.stderr
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+    assert not (mirror / "old-section").exists()   # its emptied folders go too
+
+
 def test_the_clock_alone_publishes_a_scheduled_article_on_a_rebuild(site: Path, tmp_path: Path):
     assert run_build(site, now="2027-02-28 12:00:00 +00:00").returncode == 0
     assert run_build(site, now="2027-02-28 13:00:00 +00:00").returncode == 0   # nothing due: no work

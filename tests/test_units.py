@@ -15,6 +15,7 @@ from conftest import REPO
 if str(REPO) not in sys.path:   # plain `pytest` does not put the project on the path (`python -m pytest` does)
     sys.path.insert(0, str(REPO))
 
+from newsmirror.background import Background  # noqa: E402
 from newsmirror.dates import parse_date  # noqa: E402
 from newsmirror.links import relative_url  # noqa: E402
 from newsmirror.mirrors import parse_mirror_url  # noqa: E402
@@ -169,3 +170,18 @@ def test_parse_mirror_url_refuses(raw, message):
         "digits", "persian", "cyrillic", "greek", "chinese", "punctuation-only", "hindi", "tamil"])
 def test_slugify(title, slug):
     assert slugify(title) == slug
+
+
+def _fails(word: str) -> None:
+    raise ValueError(f"no {word}")
+
+
+def test_background_job_hands_back_its_value_or_its_failure():
+    job = Background(sorted, [3, 1, 2])
+    assert job.result() == [1, 2, 3] and job.result() == [1, 2, 3]
+    with pytest.raises(RuntimeError, match="ValueError: no luck"):   # a bug in the job shows its traceback
+        Background(_fails, "luck").result()
+    stopped = Background(__import__("time").sleep, 60)
+    stopped.close()   # a build that fails early stops the job at once instead of waiting
+    with pytest.raises(RuntimeError, match="closed"):
+        stopped.result()
