@@ -101,7 +101,7 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
                                    seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
         record_outputs(cache, config, plan, mirrors, staging, fingerprints)
         search.keep_state()
-        if plan.related != known:
+        if plan.related is not known:   # ranked again, at least in part
             cache.set_state(RELATED, plan.related)
         hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, _) in staging.digests.items()
                                  if folder == DEPLOY_FOLDER]

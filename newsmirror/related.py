@@ -13,8 +13,6 @@ that share no tag (score 1) fill what is left, newest first."""
 
 from __future__ import annotations
 
-import hashlib
-import pickle
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -38,28 +36,33 @@ class Neighbours:
 @dataclass(frozen=True)
 class RelatedLists:
     """Every story's related stories, as indexes into the stories, and what they were ranked
-    from: a hash of each story's tags and section, in the stories' order. A rebuild whose
-    stories have the same tags and sections in the same order (an article edited) has the same
-    lists, and the build keeps them in its cache instead of ranking 10,000 stories again."""
+    from: each story's facts (content file, time, path, tags, section), newest first.
 
-    key: str
+    A rebuild ranks again only the stories whose list can differ: those sharing a tag or the
+    section with a story published, removed, moved or retagged since (its facts changed). Any
+    other story has the same tag listings and section listing as before (only a changed story
+    enters, leaves or moves in them) and the same order among its candidates, so its list is
+    the one kept, renumbered. An edit leaves every list; a publish ranks its section and tags."""
+
+    facts: tuple[tuple, ...]
     lists: tuple[tuple[int, ...], ...]
 
 
 def plan_neighbours(stories: tuple[Story, ...], known: RelatedLists | None = None
                     ) -> tuple[list[Neighbours], RelatedLists]:
     """Return the neighbours of each story, in the order of `stories` (newest first), and the
-    related lists (taken from `known` when it was ranked from the same tags and sections)."""
+    related lists (from `known`, the last build's, where they cannot have changed)."""
     tags_of = [tuple(dict.fromkeys(t.path for t in story.tags)) for story in stories]   # a tag written twice counts once
     section_of = [story.section.key for story in stories]
     by_section: dict[str, list[int]] = defaultdict(list)
     for index, key in enumerate(section_of):
         by_section[key].append(index)
-    key = hashlib.sha256(pickle.dumps((tags_of, section_of), protocol=4)).hexdigest()
-    if known is not None and known.key == key:
+    facts = tuple((story.source, story.date.timestamp(), story.path, tags, section)
+                  for story, tags, section in zip(stories, tags_of, section_of))
+    if known is not None and known.facts == facts:
         related = known
     else:
-        related = RelatedLists(key, _rank(tags_of, section_of, by_section))
+        related = RelatedLists(facts, _rank(tags_of, section_of, by_section, facts, known))
     sequence = _section_sequence(stories, by_section)
     out = []
     for chosen, (before, after) in zip(related.lists, sequence):
@@ -69,16 +72,27 @@ def plan_neighbours(stories: tuple[Story, ...], known: RelatedLists | None = Non
     return out, related
 
 
-def _rank(tags_of: list[tuple[str, ...]], section_of: list[str], by_section: dict[str, list[int]]
-          ) -> tuple[tuple[int, ...], ...]:
-    """Return each story's related stories, best first."""
+def _rank(tags_of: list[tuple[str, ...]], section_of: list[str], by_section: dict[str, list[int]],
+          facts: tuple[tuple, ...], known: RelatedLists | None) -> tuple[tuple[int, ...], ...]:
+    """Return each story's related stories, best first: ranked, or kept from `known` (see RelatedLists)."""
     by_tag: dict[str, list[int]] = defaultdict(list)
     where: list[dict[str, int]] = []   # story -> {tag: its position in that tag's listing}
     for index, tags in enumerate(tags_of):
         where.append({tag: len(by_tag[tag]) for tag in tags})
         for tag in tags:
             by_tag[tag].append(index)
-    return tuple(tuple(_related(index, section_of, tags_of, where, by_tag, by_section[section_of[index]]))
+    kept: dict[int, tuple[int, ...]] = {}
+    if known is not None and len(known.facts) == len(known.lists):
+        changed = set(known.facts) ^ set(facts)
+        tags = {tag for fact in changed for tag in fact[3]}
+        sections = {fact[4] for fact in changed}
+        before = {fact[0]: number for number, fact in enumerate(known.facts)}
+        now = {fact[0]: index for index, fact in enumerate(facts)}
+        for index, fact in enumerate(facts):
+            if fact not in changed and fact[4] not in sections and tags.isdisjoint(fact[3]):
+                kept[index] = tuple(now[known.facts[n][0]] for n in known.lists[before[fact[0]]])
+    return tuple(kept[index] if index in kept else
+                 tuple(_related(index, section_of, tags_of, where, by_tag, by_section[section_of[index]]))
                  for index in range(len(tags_of)))
 
 

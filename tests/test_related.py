@@ -3,10 +3,12 @@ the right ones, in a stable order, and never stale after an incremental build.""
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 from urllib.parse import urljoin
 
+import pytest
 from lxml import html as lxml_html
 
 from conftest import run_build
@@ -155,3 +157,51 @@ def test_a_retagged_story_changes_the_related_stories_after_an_incremental_build
     incremental = page_of(site / "output", STRIKE)
     assert targets(incremental, STRIKE, RELATED) == targets(page_of(cold / "output", STRIKE), STRIKE, RELATED)
     assert WIND not in targets(incremental, STRIKE, RELATED)[:3]
+
+
+def _story(source: str, day: int, hour: int, section: str, tags: list[str]):
+    import datetime as dt
+
+    from newsmirror.views import Section, Story, Term
+    return Story(title=source, path=f"{section}/{source}/", date=dt.datetime(2026, 1, day, hour, tzinfo=dt.timezone.utc),
+                 updated=None, section=Section(section, section.title(), f"{section}/"), slug=source, summary="",
+                 tags=tuple(Term(t, f"tags/{t}/") for t in tags), authors=(), image=None, body="",
+                 reading_minutes=1, draft=False, scheduled=False, language="en", direction="ltr",
+                 layout="article.html", source=f"content/{source}.md", line=1, aliases=(), featured=False)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_related_lists_kept_from_the_last_build_match_a_fresh_ranking(seed: int):
+    # a rebuild ranks again only the stories whose lists can change; after any publish, removal,
+    # retag, move in time or to another section, every list must be what a cold build ranks
+    from newsmirror.related import plan_neighbours
+
+    rng = random.Random(seed)
+    tags, sections = [f"t{i}" for i in range(12)], ["politics", "world", "business"]
+
+    def make(name: str):
+        return _story(name, rng.randint(1, 28), rng.randint(0, 23), rng.choice(sections),
+                      rng.sample(tags, rng.randint(0, 3)))
+
+    pool = {f"s{i}": make(f"s{i}") for i in range(150)}
+    order = lambda: tuple(sorted(pool.values(), key=lambda s: (-s.date.timestamp(), s.path, s.source)))  # noqa: E731
+    _, known = plan_neighbours(order())
+    for step in range(12):
+        for _ in range(rng.randint(1, 3)):
+            name = rng.choice(sorted(pool))
+            kind = rng.choice(["publish", "remove", "retag", "redate", "move"])
+            if kind == "publish":
+                pool[f"n{step}{rng.randint(0, 10**6)}"] = make(f"n{step}{rng.randint(0, 10**6)}")
+            elif kind == "remove":
+                del pool[name]
+            else:
+                old = pool[name]
+                pool[name] = _story(name, rng.randint(1, 28) if kind == "redate" else old.date.day,
+                                    old.date.hour, rng.choice(sections) if kind == "move" else old.section.key,
+                                    rng.sample(tags, rng.randint(0, 3)) if kind == "retag"
+                                    else [t.name for t in old.tags])
+        stories = order()
+        kept, known = plan_neighbours(stories, known)
+        cold, fresh = plan_neighbours(stories)
+        assert known.lists == fresh.lists, f"seed {seed}, step {step}"
+        assert [[s.source for s in n.related] for n in kept] == [[s.source for s in n.related] for n in cold]
