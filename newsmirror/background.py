@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 import traceback
+from functools import partial
 from multiprocessing import get_context
 from typing import Any, Callable
 
 
 class Background:
-    """`fn(*args)` running in a forked process; result() waits for its value. On a one-core
-    machine the call runs in this process, when result() is first asked for."""
+    """`fn(*args, **kwargs)` running in a forked process; result() waits for its value. On a
+    one-core machine the call runs in this process, when result() is first asked for."""
 
-    def __init__(self, fn: Callable[..., Any], *args: Any):
+    def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any):
+        if kwargs:
+            fn = partial(fn, **kwargs)
         self._fn, self._args = fn, args
         self._done, self._closed, self._value = False, False, None
         self._process = self._pipe = None
@@ -32,7 +35,7 @@ class Background:
         """Return the job's value (a failure in the job is a bug: it raises here)."""
         if not self._done:
             if self._closed:
-                raise RuntimeError(f"background job {self._fn.__name__} was closed before its result was asked for")
+                raise RuntimeError(f"background job {_name(self._fn)} was closed before its result was asked for")
             if self._process is None:
                 self._value = self._fn(*self._args)
             else:
@@ -42,7 +45,7 @@ class Background:
                     ok, value = False, None
                 status = self._reap(stop=False)
                 if not ok:
-                    raise RuntimeError(f"background job {self._fn.__name__} failed:\n"
+                    raise RuntimeError(f"background job {_name(self._fn)} failed:\n"
                                        f"{value or f'its process ended with exit status {status}'}")
                 self._value = value
             self._done = True
@@ -78,3 +81,7 @@ def _run(sender, fn: Callable[..., Any], args: tuple) -> None:
         value = (False, traceback.format_exc())
     sender.send(value)
     sender.close()
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    return getattr(fn, "__name__", None) or getattr(getattr(fn, "func", None), "__name__", repr(fn))

@@ -177,7 +177,12 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     for page in plan.pages:
         if page.article is not None and page.article.source in targets:
             refs[id(page)] = tuple((t, plan.refs.get(t)) for t in targets[page.article.source])
-    return story_digests(((page, refs.get(id(page), ())) for page in plan.pages), story_ids, base, kind=Story)
+    values = [(page, refs.get(id(page), ())) for page in plan.pages]
+    # half the pages are hashed on the other core: a forked process knows the stories by the
+    # same id()s
+    half = len(values) // 2 if len(values) >= PARALLEL_FROM * 10 else len(values)
+    with Background(story_digests, values[half:], story_ids, base, kind=Story) as rest:
+        return story_digests(values[:half], story_ids, base, kind=Story) + rest.result()
 
 
 def search_inputs(config: Config, plan: SitePlan, parsed: list[Parsed]) -> tuple[str, list[tuple[str, str]]]:
