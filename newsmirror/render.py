@@ -64,6 +64,14 @@ class MirrorView:
     head_html: Markup
     alternates: tuple[Mirror, ...]
     onion_url: str | None
+    # the Onion-Location tag itself, or nothing: a layout that shows it without testing
+    # onion_url keeps the onion mirror's page in the same shared render as the others
+    onion_meta: Markup = Markup("")
+
+
+def onion_meta(onion_url: str | None) -> Markup:
+    """Return the tag that has Tor Browser offer the onion address of the page (empty without one)."""
+    return Markup('<meta http-equiv="onion-location" content="{}">').format(onion_url) if onion_url else Markup("")
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,7 @@ class Renderer:
         onion = self.onion.absolute(page.path) if self.onion and not mirror.is_onion and page.kind != "404" \
             else None
         view = MirrorView(mirror.url, mirror.host, mirror.label, mirror.is_primary, mirror.is_onion,
-                          mirror.banner, Markup(mirror.head_html), self.alternates, onion)
+                          mirror.banner, Markup(mirror.head_html), self.alternates, onion, onion_meta(onion))
         canonical = self.canonical_mirror.absolute(page.target if page.target is not None else page.path)
         context = page_context(self.site_of(page), page, view, canonical, page.noindex or not mirror.robots,
                                link_for(page, mirror, self.assets), mirror.url, quote(mirror.url, safe=""),
@@ -238,7 +246,7 @@ def _tainting_test(test: Callable) -> Callable:
 
 
 SLOT_NAMES = ("url", "host", "label", "banner", "head", "onion", "canonical", "quoted", "is_primary",
-              "is_onion", "canonical_base")
+              "is_onion", "canonical_base", "onion_meta")
 
 
 class SharedRenderer:
@@ -294,7 +302,7 @@ class SharedRenderer:
         target = page.target if page.target is not None else page.path
         values = [escaped(m.url), escaped(m.host), escaped(m.label), escaped(m.banner), str(Markup(m.head_html)),
                   escaped(onion), escaped(r.canonical_mirror.absolute(target)), quoted(m.url), "", "",
-                  escaped(r.canonical_mirror.url)]
+                  escaped(r.canonical_mirror.url), str(onion_meta(onion))]
         for alt in r.alternates:
             values += [escaped(alt.url), escaped(alt.host), escaped(alt.label), "", ""]
         return values
@@ -305,7 +313,7 @@ class SharedRenderer:
         m = r.mirror
         onion = bool(r.onion and not m.is_onion)
         truths = [True, True, bool(m.label), bool(m.banner), bool(m.head_html), onion, True, True,
-                  m.is_primary, m.is_onion, True]
+                  m.is_primary, m.is_onion, True, onion]
         for alt in r.alternates:
             truths += [True, True, bool(alt.label), alt.is_onion, alt.has_label]
         return truths
@@ -328,7 +336,7 @@ class SharedRenderer:
                                             Flag(base + 3, truths[base + 3], log),
                                             Flag(base + 4, truths[base + 4], log)))
         view = MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
-                          slot(3), slot(4), tuple(alternates), slot(5))
+                          slot(3), slot(4), tuple(alternates), slot(5), slot(11))
         context = page_context(r.site_of(page), page, view, slot(6), page.noindex or not r.mirror.robots,
                                link_for(page, r.mirror, r.assets), url, slot(7), self.refs, r.assets, slot(10),
                                r.helpers_of(page))

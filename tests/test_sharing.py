@@ -64,3 +64,35 @@ def test_pages_without_probes_are_identical_to_their_own_render(output):
     for path in output.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
         assert "\ue100" not in text and "\ue101" not in text, path
+
+
+def test_the_default_layouts_render_each_page_once_per_kind_of_mirror(site, monkeypatch):
+    """Sharing is what makes four mirrors cost little more than one: with the sample's layouts,
+    every page but the 404 (rendered per mirror: its links are rooted) is rendered once for the
+    mirrors without a banner, the onion among them, and once for the one with a banner (`{% if
+    mirror.banner %}` shows a different page); each copy is what its own render gives."""
+    from datetime import datetime, timezone
+
+    from newsmirror.config import load_config
+    from newsmirror.pipeline import RenderJob, check_and_plan, parse_content
+    from newsmirror.plan import BuildOptions
+    from newsmirror.render import SharedRenderer
+
+    config = load_config(site / "config.yaml")
+    parsed = parse_content(config, lambda *a: None)
+    plan, static, _ = check_and_plan(config, parsed, BuildOptions(now=datetime(2026, 11, 29, 12, tzinfo=timezone.utc)))
+    job = RenderJob(config, plan, config.mirrors, site / "staging", static)
+    renders = []
+    slotted = SharedRenderer._render_slotted
+    monkeypatch.setattr(SharedRenderer, "_render_slotted",
+                        lambda self, page, t, log: renders.append(page.output) or slotted(self, page, t, log))
+    everyone = list(range(len(config.mirrors)))
+    assert len(everyone) == 4 and sum(m.is_onion for m in config.mirrors) == 1
+    assert sum(bool(m.banner) for m in config.mirrors) == 1 and not any(m.banner for m in config.mirrors if m.is_onion)
+    for page in plan.pages:
+        if page.kind == "404":
+            continue
+        renders.clear()
+        copies = job.shared.render(page, everyone)
+        assert renders == [page.output] * 2, f"{page.output}: {len(renders)} renders"
+        assert copies == {t: job.targets[t][2].render(page) for t in everyone}, page.output
