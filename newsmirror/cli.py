@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from datetime import datetime, timezone
@@ -132,6 +133,19 @@ def make_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentP
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()   # here, not at exit, where a closed pipe can no longer be caught
+        return status
+    except BrokenPipeError:
+        # whoever read our output stopped (`build.py --help | head`): no traceback for that;
+        # stdout is pointed at nothing so that Python's own flush at exit stays quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
+    """Run the command line (see main)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser, subs = make_parser()
     if argv in (["-h"], ["--help"]):

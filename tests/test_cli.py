@@ -339,3 +339,16 @@ def test_aliases_redirect_to_the_article_on_the_same_mirror(output, host, alias)
     assert urljoin(base + alias, html.unescape(url.strip()).removeprefix("url=")) == target
     assert target in [urljoin(base + alias, href) for href in doc.xpath("//a/@href")], "no link to follow"
     assert (output / host / "business/2026/11/27/harbour-strike-ends/index.html").is_file()
+
+
+# the full help is ours (1: the output was not read); a command's help is argparse's, which exits 0
+@pytest.mark.parametrize("args, status", [(["--help"], 1), (["check", "--help"], 0)])
+def test_output_read_by_a_reader_that_stops_early_ends_without_a_traceback(args, status):
+    # `python build.py --help | head`: the reader closes the pipe before the help is written
+    process = subprocess.Popen([sys.executable, str(REPO / "build.py"), *args], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert stderr == ""
+    assert process.returncode == status
