@@ -7,60 +7,66 @@ pickled, and hands back its result when the build reaches the point that needs i
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import traceback
 from functools import partial
-from multiprocessing import get_context
 from typing import Any, Callable
 
 
+def _cores() -> int:
+    """Return how many cores this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:   # macOS has no affinity call
+        return os.cpu_count() or 1
+
+
 class Background:
-    """`fn(*args, **kwargs)` running in a forked process; result() waits for its value. On a
-    one-core machine the call runs in this process, when result() is first asked for."""
+    """`fn(*args, **kwargs)` running in a forked process; result() waits for its value. With
+    one core, or no fork (Windows), the call runs in this process when result() asks for it."""
 
     def __init__(self, fn: Callable[..., Any], *args: Any, **kwargs: Any):
-        if kwargs:
-            fn = partial(fn, **kwargs)
-        self._fn, self._args = fn, args
-        self._done, self._closed, self._value = False, False, None
+        self._call = partial(fn, *args, **kwargs)
+        self._name = getattr(fn, "__name__", repr(fn))
+        self._outcome: tuple[bool, Any] | None = None   # (succeeded, value or the failure's traceback)
         self._process = self._pipe = None
-        if (os.cpu_count() or 1) > 1:
-            context = get_context("fork")
+        if _cores() > 1 and "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
             self._pipe, sender = context.Pipe(duplex=False)
-            self._process = context.Process(target=_run, args=(sender, fn, args), daemon=True)
+            self._process = context.Process(target=_run, args=(sender, self._call), daemon=True)
             self._process.start()
             sender.close()   # the child holds the only sending end: its death ends recv() with EOFError
 
     def result(self) -> Any:
-        """Return the job's value (a failure in the job is a bug: it raises here)."""
-        if not self._done:
-            if self._closed:
-                raise RuntimeError(f"background job {_name(self._fn)} was closed before its result was asked for")
-            if self._process is None:
-                self._value = self._fn(*self._args)
-            else:
+        """Return the job's value (a failure in the job is a bug: it raises here, every time)."""
+        if self._outcome is None:
+            if self._process is not None:
                 try:
-                    ok, value = self._pipe.recv()
+                    self._outcome = self._pipe.recv()
                 except EOFError:
-                    ok, value = False, None
+                    self._outcome = (False, None)
                 status = self._reap(stop=False)
-                if not ok:
-                    raise RuntimeError(f"background job {_name(self._fn)} failed:\n"
-                                       f"{value or f'its process ended with exit status {status}'}")
-                self._value = value
-            self._done = True
-        return self._value
+                if self._outcome[1] is None and not self._outcome[0]:
+                    self._outcome = (False, f"its process ended with exit status {status}")
+            elif self._pipe is not None:   # closed before anyone asked
+                self._outcome = (False, "it was stopped (closed) before its result was asked for")
+            else:
+                self._outcome = _outcome(self._call)
+        succeeded, value = self._outcome
+        if not succeeded:
+            raise RuntimeError(f"background job {self._name} failed:\n{value}")
+        return value
 
     def __enter__(self) -> "Background":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def close(self) -> None:
         """Stop the job if it still runs (a build that failed before needing it) and reap it."""
         self._reap(stop=True)
-        self._closed = not self._done
 
     def _reap(self, stop: bool) -> int | None:
         """Wait for the process (ending it first when `stop`); return its exit status."""
@@ -74,14 +80,13 @@ class Background:
         return process.exitcode
 
 
-def _run(sender, fn: Callable[..., Any], args: tuple) -> None:
+def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:
     try:
-        value = (True, fn(*args))
-    except BaseException:  # noqa: BLE001 - reported to the parent, which raises
-        value = (False, traceback.format_exc())
-    sender.send(value)
+        return True, call()
+    except Exception:  # noqa: BLE001 - handed to whoever asks for the result, which raises
+        return False, traceback.format_exc()
+
+
+def _run(sender, call: Callable[[], Any]) -> None:
+    sender.send(_outcome(call))
     sender.close()
-
-
-def _name(fn: Callable[..., Any]) -> str:
-    return getattr(fn, "__name__", None) or getattr(getattr(fn, "func", None), "__name__", repr(fn))

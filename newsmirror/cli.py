@@ -134,9 +134,10 @@ def make_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentP
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     try:
-        status = _main(argv)
-        sys.stdout.flush()   # here, not at exit, where a closed pipe can no longer be caught
-        return status
+        try:
+            return _main(argv)
+        finally:   # argparse's help exits through here too
+            sys.stdout.flush()   # here, not at exit, where a closed pipe can no longer be caught
     except BrokenPipeError:
         # whoever read our output stopped (`build.py --help | head`): no traceback for that;
         # stdout is pointed at nothing so that Python's own flush at exit stays quiet

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .views import Story
 
@@ -33,6 +34,16 @@ class Neighbours:
     next: Story | None = None       # and just after
 
 
+class StoryFacts(NamedTuple):
+    """What a story's place in the rankings depends on."""
+
+    source: str                # the content file: who the story is
+    time: float                # with the path, its place in the tie order (newest first)
+    path: str
+    tags: tuple[str, ...]      # tag paths, each once
+    section: str
+
+
 @dataclass(frozen=True)
 class RelatedLists:
     """Every story's related stories, as indexes into the stories, and what they were ranked
@@ -44,7 +55,7 @@ class RelatedLists:
     enters, leaves or moves in them) and the same order among its candidates, so its list is
     the one kept, renumbered. An edit leaves every list; a publish ranks its section and tags."""
 
-    facts: tuple[tuple, ...]
+    facts: tuple[StoryFacts, ...]
     lists: tuple[tuple[int, ...], ...]
 
 
@@ -57,7 +68,7 @@ def plan_neighbours(stories: tuple[Story, ...], known: RelatedLists | None = Non
     by_section: dict[str, list[int]] = defaultdict(list)
     for index, key in enumerate(section_of):
         by_section[key].append(index)
-    facts = tuple((story.source, story.date.timestamp(), story.path, tags, section)
+    facts = tuple(StoryFacts(story.source, story.date.timestamp(), story.path, tags, section)
                   for story, tags, section in zip(stories, tags_of, section_of))
     if known is not None and known.facts == facts:
         related = known
@@ -73,7 +84,7 @@ def plan_neighbours(stories: tuple[Story, ...], known: RelatedLists | None = Non
 
 
 def _rank(tags_of: list[tuple[str, ...]], section_of: list[str], by_section: dict[str, list[int]],
-          facts: tuple[tuple, ...], known: RelatedLists | None) -> tuple[tuple[int, ...], ...]:
+          facts: tuple[StoryFacts, ...], known: RelatedLists | None) -> tuple[tuple[int, ...], ...]:
     """Return each story's related stories, best first: ranked, or kept from `known` (see RelatedLists)."""
     by_tag: dict[str, list[int]] = defaultdict(list)
     where: list[dict[str, int]] = []   # story -> {tag: its position in that tag's listing}
@@ -84,13 +95,13 @@ def _rank(tags_of: list[tuple[str, ...]], section_of: list[str], by_section: dic
     kept: dict[int, tuple[int, ...]] = {}
     if known is not None and len(known.facts) == len(known.lists):
         changed = set(known.facts) ^ set(facts)
-        tags = {tag for fact in changed for tag in fact[3]}
-        sections = {fact[4] for fact in changed}
-        before = {fact[0]: number for number, fact in enumerate(known.facts)}
-        now = {fact[0]: index for index, fact in enumerate(facts)}
+        tags = {tag for fact in changed for tag in fact.tags}
+        sections = {fact.section for fact in changed}
+        before = {fact.source: number for number, fact in enumerate(known.facts)}
+        now = {fact.source: index for index, fact in enumerate(facts)}
         for index, fact in enumerate(facts):
-            if fact not in changed and fact[4] not in sections and tags.isdisjoint(fact[3]):
-                kept[index] = tuple(now[known.facts[n][0]] for n in known.lists[before[fact[0]]])
+            if fact not in changed and fact.section not in sections and tags.isdisjoint(fact.tags):
+                kept[index] = tuple(now[known.facts[n].source] for n in known.lists[before[fact.source]])
     return tuple(kept[index] if index in kept else
                  tuple(_related(index, section_of, tags_of, where, by_tag, by_section[section_of[index]]))
                  for index in range(len(tags_of)))

@@ -64,9 +64,9 @@ class MirrorView:
     head_html: Markup
     alternates: tuple[Mirror, ...]
     onion_url: str | None
-    # the Onion-Location tag itself, or nothing: a layout that shows it without testing
+    # the Onion-Location tag itself, or nothing: a layout that prints it instead of testing
     # onion_url keeps the onion mirror's page in the same shared render as the others
-    onion_meta: Markup = Markup("")
+    onion_meta: Markup
 
 
 def onion_meta(onion_url: str | None) -> Markup:

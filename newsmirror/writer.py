@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .background import Background
-
 STAGING = ".newsmirror-staging"
 HOSTS_FILE = ".newsmirror-hosts"   # which folders of output/ are mirrors newsmirror wrote
 
@@ -52,13 +50,14 @@ class Staging:
         # (SHA-256 digest, size) of bytes the build held: raw, half the size of hex at 660,000 files
         self.digests: dict[tuple[str, str], tuple[bytes, int]] = {}
         self.stats: dict[tuple[str, str], tuple[int, int]] = {}     # (size, mtime) of files found untouched
-        # what each folder held when the build began, surveyed on the other core (see
-        # survey_output); without it, files are looked at one by one
-        self.survey: Background | None = None
+        # gives what each folder held when the build began (survey_output, made on the other
+        # core while the build plans, so that nothing walks output/ on the build's own time);
+        # without one, files are looked at one by one
+        self.survey: Callable[[], dict[str, Survey]] | None = None
 
     def present(self, host: str) -> Survey | None:
         """Return the folder's survey (what it held when the build began) if one was made."""
-        return self.survey.result()[host] if self.survey is not None else None
+        return self.survey()[host] if self.survey is not None else None
 
     def add(self, host: str, rel: str, data: bytes) -> None:
         """Stage one file of a mirror unless the site already has exactly these bytes."""
@@ -160,13 +159,15 @@ class Staging:
         present = self.present(host)
         # the survey is as good as a walk now: the build added only files it keeps since
         listed = walk_files(root) if present is None else \
-            ((rel, os.path.join(root, rel)) for rel in _lines(present.listing))
+            ((rel, os.path.join(root, rel)) for rel in _entries(present.listing))
         for rel, path in listed:
             if rel not in keep:
                 try:
                     os.unlink(path)
-                except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-                    continue   # the commit put a page or a folder where this file was
+                except OSError:
+                    if not os.path.lexists(path) or os.path.isdir(path):
+                        continue   # the commit put a page or a folder where this file was
+                    raise
                 removed += 1
                 emptied.add(os.path.dirname(path))
         for folder in sorted(emptied, key=len, reverse=True):   # deepest first
@@ -176,13 +177,13 @@ class Staging:
         return removed
 
 
-def _lines(text: str) -> Iterator[str]:
-    """Yield the lines of `text` one at a time (a list of them all is as large as a table)."""
+def _entries(listing: str) -> Iterator[str]:
+    """Yield the paths of a Survey's listing one at a time (a list of them all is as large as a table)."""
     start = 0
-    while start < len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        yield text[start:end]
+    while start < len(listing):
+        end = listing.find("\0", start)
+        end = len(listing) if end < 0 else end
+        yield listing[start:end]
         start = end + 1
 
 
@@ -208,13 +209,13 @@ class Survey:
     mtime (changed, replaced or gone since). Kept small: at 100,000 articles a table of every
     file's size and mtime would cost a hundred megabytes more at the build's peak."""
 
-    listing: str            # every file's path under the folder, one per line
+    listing: str            # every file's path under the folder, each ended by NUL (no file name holds one)
     moved: frozenset[str]   # recorded paths whose file is not as recorded
 
 
 def survey_output(output_dir: Path, folders: list[str],
-                  recorded: Callable[[str], dict[str, tuple]]) -> dict[str, Survey]:
-    """Return the Survey of each folder of output/; `recorded(folder)` gives the cache's
+                  recorded: Callable[[str], dict[str, tuple[str, int, int]]]) -> dict[str, Survey]:
+    """Return the Survey of each folder of output/, against `recorded(folder)`: the cache's
     {path: (fingerprint, size, mtime)} of the files the last build wrote there."""
     found = {}
     for folder in folders:
@@ -230,7 +231,7 @@ def survey_output(output_dir: Path, folders: list[str],
                     except OSError:   # a dangling link, or removed meanwhile
                         pass
         moved = frozenset(rel for rel, row in rows.items() if seen.get(rel) != (row[1], row[2]))
-        found[folder] = Survey("\n".join(paths), moved)
+        found[folder] = Survey("".join(rel + "\0" for rel in paths), moved)
     return found
 
 

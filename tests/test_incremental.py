@@ -237,12 +237,15 @@ def test_a_rebuild_after_an_edit_mends_whatever_was_done_to_output_by_hand(site:
     page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>planted</p></body>"))   # edited by hand
     (mirror / "sitemap.xml").unlink()
     (mirror / "stray.html").write_text("left by someone", encoding="utf-8")
+    (mirror / "two\nlines.html").write_text("a name with a newline", encoding="utf-8")
     (mirror / "old-section/2019/gone").mkdir(parents=True)
     (mirror / "old-section/2019/gone/index.html").write_text("an old page", encoding="utf-8")
     (mirror / "tags/velmora/index.html").unlink()
     (mirror / "tags/velmora/index.html").mkdir()   # a folder where a page belongs
     (mirror / "tags/velmora/index.html/x").write_text("x", encoding="utf-8")
-    edit_article(site, random.Random(7))
+    # a new static file changes no page: each page file is judged by what the survey found
+    (site / "static/files").mkdir(parents=True, exist_ok=True)
+    (site / "static/files/note.txt").write_text("a note\n", encoding="utf-8")
     result = run_build(site)
     assert result.returncode == 0, result.stderr
     assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")

@@ -191,7 +191,8 @@ def test_related_lists_kept_from_the_last_build_match_a_fresh_ranking(seed: int)
             name = rng.choice(sorted(pool))
             kind = rng.choice(["publish", "remove", "retag", "redate", "move"])
             if kind == "publish":
-                pool[f"n{step}{rng.randint(0, 10**6)}"] = make(f"n{step}{rng.randint(0, 10**6)}")
+                new = f"n{step}-{rng.randint(0, 10**6)}"
+                pool[new] = make(new)
             elif kind == "remove":
                 del pool[name]
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
@@ -172,16 +173,36 @@ def test_slugify(title, slug):
     assert slugify(title) == slug
 
 
-def _fails(word: str) -> None:
-    raise ValueError(f"no {word}")
+def _fails(record: str) -> None:
+    with open(record, "a", encoding="utf-8") as f:
+        f.write("ran\n")
+    raise ValueError("no luck")
 
 
-def test_background_job_hands_back_its_value_or_its_failure():
-    job = Background(sorted, [3, 1, 2])
-    assert job.result() == [1, 2, 3] and job.result() == [1, 2, 3]
-    with pytest.raises(RuntimeError, match="ValueError: no luck"):   # a bug in the job shows its traceback
-        Background(_fails, "luck").result()
-    stopped = Background(__import__("time").sleep, 60)
-    stopped.close()   # a build that fails early stops the job at once instead of waiting
-    with pytest.raises(RuntimeError, match="closed"):
+def _writes_later(record: str) -> None:
+    import time
+
+    time.sleep(2)
+    Path(record).write_text("the job was not stopped", encoding="utf-8")
+
+
+def test_background_job_hands_back_its_value_or_its_failure(tmp_path):
+    job = Background(bytes, 20_000_000)   # far more than a pipe holds
+    assert job.result() == bytes(20_000_000) and job.result() is job.result()
+    failing = Background(_fails, str(tmp_path / "runs"))
+    for _ in range(2):   # a bug in the job shows its traceback, each time asked, without running it again
+        with pytest.raises(RuntimeError, match="ValueError: no luck"):
+            failing.result()
+    assert (tmp_path / "runs").read_text(encoding="utf-8") == "ran\n"
+
+
+def test_a_background_job_closed_before_its_result_is_stopped(tmp_path):
+    import time
+
+    record = tmp_path / "late"
+    stopped = Background(_writes_later, str(record))
+    stopped.close()   # a build that fails early: the job must not go on writing
+    with pytest.raises(RuntimeError, match="stopped"):
         stopped.result()
+    time.sleep(3)
+    assert not record.exists()
