@@ -128,9 +128,7 @@ class BuildCache:
         try:
             with open(self.path.parent / f"state-{key}.pickle", "rb") as f:
                 return pickle.load(f)
-        except FileNotFoundError:
-            return None
-        except Exception:  # noqa: BLE001 - a damaged file is just not there
+        except Exception:  # noqa: BLE001 - a missing or damaged file is just not there
             return None
 
     def set_state(self, key: str, value: Any) -> None:

@@ -78,8 +78,8 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
               strings: Strings | None = None, related: RelatedLists | None = None) -> SitePlan:
     """Return the site plan: every page, with duplicate output paths reported as problems.
 
-    `related` is the last build's plan.related, used again when the stories' tags and sections
-    are the same (see related.py)."""
+    `related` is the last build's plan.related, used again where the ranking cannot have
+    changed (see related.py)."""
     items = list(items)
     strings = strings or Strings(config.languages[0].code)
     section_pages = {i.section: i for i in items if isinstance(i, SectionPage)}

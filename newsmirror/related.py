@@ -63,17 +63,16 @@ def plan_neighbours(stories: tuple[Story, ...], known: RelatedLists | None = Non
                     ) -> tuple[list[Neighbours], RelatedLists]:
     """Return the neighbours of each story, in the order of `stories` (newest first), and the
     related lists (from `known`, the last build's, where they cannot have changed)."""
-    tags_of = [tuple(dict.fromkeys(t.path for t in story.tags)) for story in stories]   # a tag written twice counts once
-    section_of = [story.section.key for story in stories]
+    facts = tuple(StoryFacts(story.source, story.date.timestamp(), story.path,
+                             tuple(dict.fromkeys(t.path for t in story.tags)),   # a tag written twice counts once
+                             story.section.key) for story in stories)
     by_section: dict[str, list[int]] = defaultdict(list)
-    for index, key in enumerate(section_of):
-        by_section[key].append(index)
-    facts = tuple(StoryFacts(story.source, story.date.timestamp(), story.path, tags, section)
-                  for story, tags, section in zip(stories, tags_of, section_of))
+    for index, fact in enumerate(facts):
+        by_section[fact.section].append(index)
     if known is not None and known.facts == facts:
         related = known
     else:
-        related = RelatedLists(facts, _rank(tags_of, section_of, by_section, facts, known))
+        related = RelatedLists(facts, _rank(facts, by_section, known))
     sequence = _section_sequence(stories, by_section)
     out = []
     for chosen, (before, after) in zip(related.lists, sequence):
@@ -83,9 +82,12 @@ def plan_neighbours(stories: tuple[Story, ...], known: RelatedLists | None = Non
     return out, related
 
 
-def _rank(tags_of: list[tuple[str, ...]], section_of: list[str], by_section: dict[str, list[int]],
-          facts: tuple[StoryFacts, ...], known: RelatedLists | None) -> tuple[tuple[int, ...], ...]:
+def _rank(facts: tuple[StoryFacts, ...], by_section: dict[str, list[int]],
+          known: RelatedLists | None) -> tuple[tuple[int, ...], ...]:
     """Return each story's related stories, best first: ranked, or kept from `known` (see RelatedLists)."""
+    # plain lists for the loop below: indexing them is cheaper than a NamedTuple's attributes
+    tags_of = [fact.tags for fact in facts]
+    section_of = [fact.section for fact in facts]
     by_tag: dict[str, list[int]] = defaultdict(list)
     where: list[dict[str, int]] = []   # story -> {tag: its position in that tag's listing}
     for index, tags in enumerate(tags_of):
@@ -93,7 +95,7 @@ def _rank(tags_of: list[tuple[str, ...]], section_of: list[str], by_section: dic
         for tag in tags:
             by_tag[tag].append(index)
     kept: dict[int, tuple[int, ...]] = {}
-    if known is not None and len(known.facts) == len(known.lists):
+    if known is not None:
         changed = set(known.facts) ^ set(facts)
         tags = {tag for fact in changed for tag in fact.tags}
         sections = {fact.section for fact in changed}
