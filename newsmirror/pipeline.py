@@ -36,7 +36,7 @@ from .sitemaps import (NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_t
                        sitemap_pages)
 from .unchanged import forget_last_build, input_stamp, remember, still_current
 from .views import Story
-from .writer import Staging, Survey, WriteReport, stage_file, survey_output
+from .writer import Staging, StagingPlaces, Survey, WriteReport, stage_file, survey_output
 
 Progress = Callable[[str, int, int], None]
 PARALLEL_FROM = 200   # below this many files, starting worker processes costs more than it saves
@@ -239,7 +239,7 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
         known = cache.hashes(host)
         changed = {rel for h, rel in staging.changed if h == host}
         files, fresh[host] = {}, []
-        staged, built = f"{staging.folder}/{host}/", f"{config.output_dir}/{host}/"
+        built = f"{config.output_dir}/{host}/"
         for rel in staging.files[host]:
             if rel in (MANIFEST, SIGNATURE):
                 continue
@@ -248,7 +248,7 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
                 files[rel] = (held[0].hex(), held[1])
                 fresh[host].append((rel, held[0]))
                 continue
-            path = (staged if rel in changed else built) + rel
+            path = staging.places.path(host, rel) if rel in changed else built + rel
             # the size and mtime of a page found untouched were read a moment ago
             size, mtime = staging.stats.get((host, rel)) or _size_mtime(path)
             seen = None if rel in changed else known.get(rel)
@@ -463,7 +463,7 @@ class _Rendered:
 class RenderJob:
     """Everything needed to render any page for any mirror; one per process."""
 
-    def __init__(self, config: Config, plan: SitePlan, mirrors, staging: Path, assets: Assets):
+    def __init__(self, config: Config, plan: SitePlan, mirrors, staging: StagingPlaces, assets: Assets):
         env = make_environment(config)   # one per job: templates compile once per job
         self.plan, self.staging = plan, staging
         renderers = [Renderer(config, env, plan, m, assets) for m in mirrors]
@@ -584,7 +584,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
                 targets.append(target)
         if targets:
             tasks.append((index, targets))
-    job = RenderJob(config, plan, mirrors, staging.folder, static)
+    job = RenderJob(config, plan, mirrors, staging.places, static)
     copies = sum(len(t) for _, t in tasks)
     if copies < PARALLEL_RENDER_FROM:
         job.sharing = False   # a few pages (an edit): rendering each mirror alone costs less than checking

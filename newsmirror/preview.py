@@ -237,7 +237,7 @@ class PreviewBuild:
         staging = Staging(config.output_dir, [mirror.host])
         try:
             if self.job is None:   # templates compile once, for every edit until the next full plan
-                self.job = RenderJob(config, plan, [mirror], staging.folder, site.static)
+                self.job = RenderJob(config, plan, [mirror], staging.places, site.static)
             self.job.plan, self.job.seen_dirs = plan, {}
             problems = stage_pages(self.job, sorted(pages), staging)
             if problems:

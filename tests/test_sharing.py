@@ -77,11 +77,12 @@ def test_the_default_layouts_render_each_page_once_per_kind_of_mirror(site, monk
     from newsmirror.pipeline import RenderJob, check_and_plan, parse_content
     from newsmirror.plan import BuildOptions
     from newsmirror.render import SharedRenderer
+    from newsmirror.writer import StagingPlaces
 
     config = load_config(site / "config.yaml")
     parsed = parse_content(config, lambda *a: None)
     plan, static, _ = check_and_plan(config, parsed, BuildOptions(now=datetime(2026, 11, 29, 12, tzinfo=timezone.utc)))
-    job = RenderJob(config, plan, config.mirrors, site / "staging", static)
+    job = RenderJob(config, plan, config.mirrors, StagingPlaces(str(site / "staging"), frozenset()), static)
     renders = []
     slotted = SharedRenderer._render_slotted
     monkeypatch.setattr(SharedRenderer, "_render_slotted",
