@@ -19,6 +19,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
+from .inline import fast_inline
 from .links import LinkPolicy, RefUse, ref_token
 
 EXTENSIONS = ["tables", "footnotes", "attr_list", "fenced_code", "smarty", "toc", "sane_lists",
@@ -154,7 +155,7 @@ class _NewsExtension(Extension):
                                   "newsmirror_shortcodes", 25)  # after whitespace normalising strips the stash markers
 
 
-_INNER = markdown.Markdown(extensions=EXTENSIONS, output_format="html")
+_INNER = fast_inline(markdown.Markdown(extensions=EXTENSIONS, output_format="html"))
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,8 @@ class BodyConverter:
     def __init__(self, render: ShortcodeRenderer, policy: LinkPolicy):
         self.policy = policy
         self.extension = _NewsExtension(render, ShortcodeUse(), 1)
-        self.md = markdown.Markdown(extensions=EXTENSIONS + [self.extension], output_format="html",
-                                    extension_configs={"toc": {"slugify": _slugify_heading}})
+        self.md = fast_inline(markdown.Markdown(extensions=EXTENSIONS + [self.extension], output_format="html",
+                                                extension_configs={"toc": {"slugify": _slugify_heading}}))
         self.preprocessor = self.md.preprocessors["newsmirror_shortcodes"]
 
     def convert(self, text: str, first_line: int, use: ShortcodeUse, name: str = "") -> Body:
