@@ -85,19 +85,17 @@ def _element(op: Any, av: Any) -> frozenset[str] | None:
     return None   # lookarounds consume nothing; anything else (., \w, backreferences) may be anything
 
 
-_NEEDLES: dict[re.Pattern, re.Pattern | None] = {}
+_REQUIRED: dict[re.Pattern, frozenset[str] | None] = {}
 
 
-def _needle(pattern: Any) -> re.Pattern | None:
-    """Return an expression that finds any of the pattern's required characters, or None."""
+def _required_of(pattern: Any) -> frozenset[str] | None:
+    """Return the pattern's required characters (worked out once per expression), or None."""
     regex = pattern.getCompiledRegExp()
     if not isinstance(regex, re.Pattern):
         return None
-    if regex not in _NEEDLES:
-        chars = required_characters(regex)
-        _NEEDLES[regex] = re.compile("[" + "".join(re.escape(c) for c in sorted(chars)) + "]") \
-            if chars else None
-    return _NEEDLES[regex]
+    if regex not in _REQUIRED:
+        _REQUIRED[regex] = required_characters(regex)
+    return _REQUIRED[regex]
 
 
 class FastInlineProcessor(InlineProcessor):
@@ -106,24 +104,29 @@ class FastInlineProcessor(InlineProcessor):
     def run(self, tree: Any, ancestors: list[str] | None = None) -> Any:
         # patterns and their filters, looked up once per document instead of once per text
         self._patterns = list(self.inlinePatterns)
-        self._needles = [_needle(p) for p in self._patterns]
+        self._required = [_required_of(p) for p in self._patterns]
         return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:
         if not isinstance(data, util.AtomicString):
-            patterns, needles = self._patterns, self._needles
+            patterns, required = self._patterns, self._required
             apply = self._InlineProcessor__applyPattern
+            # every character of the text, not only of the part left to scan: a pattern tried in
+            # vain costs a call, never a difference
+            present = set(data)
             startIndex = 0
             count = len(patterns)
             while patternIndex < count:
-                needle = needles[patternIndex]
-                if needle is not None and needle.search(data, startIndex) is None:
+                chars = required[patternIndex]
+                if chars is not None and chars.isdisjoint(present):
                     # what the pattern's own call returns when it finds nothing
                     startIndex = 0
                     patternIndex += 1
                     continue
                 data, matched, startIndex = apply(patterns[patternIndex], data, patternIndex, startIndex)
-                if not matched:
+                if matched:
+                    present = set(data)
+                else:
                     patternIndex += 1
         return data
 
