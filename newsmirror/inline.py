@@ -43,6 +43,42 @@ def required_characters(regex: re.Pattern) -> frozenset[str] | None:
     return _sequence(list(parsed))
 
 
+def required_text(regex: re.Pattern) -> str | None:
+    """Return the longest run of two or more characters that every match of `regex` holds
+    as written (`---` for an em dash, `...` for an ellipsis), or None."""
+    if regex.flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = _sre_parse.parse(regex.pattern, regex.flags)
+    except Exception:  # noqa: BLE001 - as above
+        return None
+    best, run = "", ""
+    for op, av in parsed:
+        if op is _sre.LITERAL:
+            run += chr(av)
+            continue
+        repeated = _repeated_literal(op, av)
+        if repeated is not None:   # \.{3}: a fixed count joins the run; a{2,} ends it after two
+            low, high, char = repeated
+            run += char * low
+            if low == high:
+                continue
+        best, run = max(best, run, key=len), ""   # anything else may stand between
+    best = max(best, run, key=len)
+    return best if len(best) >= 2 else None
+
+
+def _repeated_literal(op: Any, av: Any) -> tuple[int, int, str] | None:
+    """Return (least, most, character) of a repetition of one literal character, else None."""
+    if op not in (_sre.MAX_REPEAT, _sre.MIN_REPEAT):
+        return None
+    low, high, pattern = av
+    items = list(pattern)
+    if len(items) == 1 and items[0][0] is _sre.LITERAL:
+        return low, high, chr(items[0][1])
+    return None
+
+
 def _sequence(items: list) -> frozenset[str] | None:
     """The smallest required set of any element of a sequence (each element must match)."""
     best = None
@@ -85,16 +121,16 @@ def _element(op: Any, av: Any) -> frozenset[str] | None:
     return None   # lookarounds consume nothing; anything else (., \w, backreferences) may be anything
 
 
-_REQUIRED: dict[re.Pattern, frozenset[str] | None] = {}
+_REQUIRED: dict[re.Pattern, tuple[frozenset[str] | None, str | None]] = {}
 
 
-def _required_of(pattern: Any) -> frozenset[str] | None:
-    """Return the pattern's required characters (worked out once per expression), or None."""
+def _required_of(pattern: Any) -> tuple[frozenset[str] | None, str | None]:
+    """Return the pattern's required characters and text (worked out once per expression)."""
     regex = pattern.getCompiledRegExp()
     if not isinstance(regex, re.Pattern):
-        return None
+        return None, None
     if regex not in _REQUIRED:
-        _REQUIRED[regex] = required_characters(regex)
+        _REQUIRED[regex] = (required_characters(regex), required_text(regex))
     return _REQUIRED[regex]
 
 
@@ -117,8 +153,8 @@ class FastInlineProcessor(InlineProcessor):
             startIndex = 0
             count = len(patterns)
             while patternIndex < count:
-                chars = required[patternIndex]
-                if chars is not None and chars.isdisjoint(present):
+                chars, text = required[patternIndex]
+                if chars is not None and chars.isdisjoint(present) or text is not None and text not in data:
                     # what the pattern's own call returns when it finds nothing
                     startIndex = 0
                     patternIndex += 1

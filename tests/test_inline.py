@@ -14,7 +14,7 @@ import pytest
 from conftest import REPO, need
 
 sys.path.insert(0, str(REPO))
-from newsmirror.inline import FastInlineProcessor, fast_inline, required_characters  # noqa: E402
+from newsmirror.inline import FastInlineProcessor, fast_inline, required_characters, required_text  # noqa: E402
 from newsmirror.links import LinkPolicy  # noqa: E402
 from newsmirror.markup import EXTENSIONS, BodyConverter  # noqa: E402
 
@@ -94,3 +94,17 @@ def test_articles_are_converted_with_the_fast_passes():
 def test_required_characters(pattern, chars):
     found = required_characters(re.compile(pattern))
     assert found == (frozenset(chars) if chars is not None else None)
+
+
+@pytest.mark.parametrize("pattern, text", [
+    (r"(?<!-)---(?!-)", "---"),
+    (r"(?<!\.)\.{3}(?!\.)", "..."),          # a fixed count joins the run
+    (r"\[\^([^\]]*)\]", "[^"),
+    (r"ab+c", "ab"),                          # at least one b: the run ends there
+    (r"a{2,}b", "aa"),
+    (r"x\by", None),                          # an anchor ends a run (nothing is assumed)
+    (r"\[", None),                            # one character is the set's business
+    (r"(?i)abc", None),
+])
+def test_required_text(pattern, text):
+    assert required_text(re.compile(pattern)) == text
