@@ -4,14 +4,16 @@ Python-Markdown tries every inline pattern on every piece of text, one Python ca
 about 1,600 calls an article with the extensions we use (`smarty` adds a second pass of 18
 patterns), most of them finding nothing, and most of the time Markdown takes. Each pattern's
 regular expression can only match text holding one of a few characters (a link needs `[`,
-emphasis `*` or `_`, smarty's quotes `'` or `"`). `fast_inline` gives a Markdown instance's
-inline passes a table of those characters, worked out from the expressions themselves, and
-skips a pattern when the text left to scan has none of them: exactly what the pattern's own
-call would have found (no match, so nothing changed, and the scan starts over with the next
-pattern). Patterns whose characters cannot be worked out are tried as before.
+emphasis `*` or `_`, smarty's quotes `'` or `"`; an ellipsis the run `...`). `fast_inline`
+gives a Markdown instance's inline passes a table of those characters and runs, worked out from
+the expressions themselves, and skips a pattern when the text has none of the characters or
+lacks the run: exactly what the pattern's own call would have found (no match, so nothing
+changed, and the scan starts over with the next pattern). Patterns whose characters cannot be
+worked out are tried as before.
 
-The loop below mirrors `InlineProcessor.__handleInline` of Python-Markdown 3.6 to 3.x; the
-test suite converts real corpora both ways and compares the bytes."""
+The loop below mirrors `InlineProcessor.__handleInline` of Python-Markdown 3.6 to 3.11 (the
+same in both); a test fails if a release changes that method, and the test suite converts real
+corpora both ways and compares the bytes. Without the method, `fast_inline` leaves Markdown as it is."""
 
 from __future__ import annotations
 
@@ -34,23 +36,25 @@ _MAX_CLASS = 64   # a character class larger than this is no use as a filter
 def required_characters(regex: re.Pattern) -> frozenset[str] | None:
     """Return characters of which every match of `regex` holds at least one, or None when no
     such small set can be worked out (the pattern must then always be tried)."""
+    parsed = _parse(regex)
+    return _sequence(parsed) if parsed is not None else None
+
+
+def _parse(regex: re.Pattern) -> list | None:
+    """Return the expression's top-level sequence, or None when it is not worth reading."""
     if regex.flags & re.IGNORECASE:
         return None   # case folding maps characters in ways not worth following
     try:
-        parsed = _sre_parse.parse(regex.pattern, regex.flags)
+        return list(_sre_parse.parse(regex.pattern, regex.flags))
     except Exception:  # noqa: BLE001 - an expression this module cannot read is simply tried
         return None
-    return _sequence(list(parsed))
 
 
 def required_text(regex: re.Pattern) -> str | None:
     """Return the longest run of two or more characters that every match of `regex` holds
     as written (`---` for an em dash, `...` for an ellipsis), or None."""
-    if regex.flags & re.IGNORECASE:
-        return None
-    try:
-        parsed = _sre_parse.parse(regex.pattern, regex.flags)
-    except Exception:  # noqa: BLE001 - as above
+    parsed = _parse(regex)
+    if parsed is None:
         return None
     best, run = "", ""
     for op, av in parsed:
@@ -90,6 +94,7 @@ def _sequence(items: list) -> frozenset[str] | None:
 
 
 def _element(op: Any, av: Any) -> frozenset[str] | None:
+    """The required set of one element of an expression, or None."""
     if op is _sre.LITERAL:
         return frozenset(chr(av))
     if op is _sre.IN:
@@ -154,7 +159,7 @@ class FastInlineProcessor(InlineProcessor):
             count = len(patterns)
             while patternIndex < count:
                 chars, text = required[patternIndex]
-                if chars is not None and chars.isdisjoint(present) or text is not None and text not in data:
+                if (chars is not None and chars.isdisjoint(present)) or (text is not None and text not in data):
                     # what the pattern's own call returns when it finds nothing
                     startIndex = 0
                     patternIndex += 1
@@ -169,6 +174,8 @@ class FastInlineProcessor(InlineProcessor):
 
 def fast_inline(md: markdown.Markdown) -> markdown.Markdown:
     """Make every inline pass of `md` (its own, and smarty's) skip patterns that cannot match."""
+    if not hasattr(InlineProcessor, "_InlineProcessor__handleInline"):
+        return md   # a Markdown whose inline loop is not the one mirrored here: keep its own
     for processor in md.treeprocessors:
         if type(processor) is InlineProcessor:
             processor.__class__ = FastInlineProcessor

@@ -109,11 +109,7 @@ class Staging:
                 os.replace(source, target)   # the folder is there already, as a rule
             except (FileNotFoundError, NotADirectoryError):   # a new folder, or a file where it goes
                 _make_folder(os.path.dirname(target), str(self.roots[host]))
-                try:
-                    os.replace(source, target)
-                except IsADirectoryError:
-                    shutil.rmtree(target)
-                    os.replace(source, target)
+                os.replace(source, target)   # a staged file missing (a code bug) raises here
             except IsADirectoryError:   # a page now stands where a folder was
                 shutil.rmtree(target)
                 os.replace(source, target)

@@ -21,6 +21,7 @@ from newsmirror.dates import parse_date  # noqa: E402
 from newsmirror.links import relative_url  # noqa: E402
 from newsmirror.mirrors import parse_mirror_url  # noqa: E402
 from newsmirror.views import slugify  # noqa: E402
+from newsmirror.writer import Staging  # noqa: E402
 
 LISBON = ZoneInfo("Europe/Lisbon")   # +00:00 in winter, +01:00 in summer
 
@@ -206,3 +207,46 @@ def test_a_background_job_closed_before_its_result_is_stopped(tmp_path):
         stopped.result()
     time.sleep(3)
     assert not record.exists()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("before, after", [
+    (None, {"a/index.html": b"1", "x": b"2"}),                                  # first build: a tree, one rename
+    ({"a/index.html": b"1", "b/index.html": b"old"}, {"a/index.html": b"1", "b/index.html": b"new", "c/d/e.html": b"n"}),
+    ({"x/index.html": b"1", "x/y/z.html": b"2"}, {"x": b"page"}),            # a page where a folder was
+    ({"x": b"page"}, {"x/index.html": b"1"}),                                  # a folder where a page was
+    ({"a": b"page"}, {"a/b/c/index.html": b"1"}),
+    ({}, {"a/b/index.html": b"2", "z": b"1"}),                                 # an empty mirror folder
+])
+def test_a_commit_leaves_exactly_the_staged_site(tmp_path, before, after):
+    root = tmp_path / "out" / "h"
+    if before is not None:
+        root.mkdir(parents=True)
+    for rel, data in (before or {}).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    staging = Staging(tmp_path / "out", ["h"])
+    assert ("h" in staging.places.flat) == (before is not None)   # an existing folder is staged flat
+    for rel, data in after.items():
+        staging.add("h", rel, data)
+    staging.commit()
+    assert _files(root) == after
+    assert not (tmp_path / "out" / ".newsmirror-staging").exists()
+
+
+def test_an_incomplete_commit_keeps_other_files_and_removes_the_named_ones(tmp_path):
+    root = tmp_path / "out" / "h"
+    (root / "a").mkdir(parents=True)
+    (root / "s").mkdir()
+    (root / "a/index.html").write_bytes(b"1")
+    (root / "s/1.json").write_bytes(b"x")
+    (root / "keep.html").write_bytes(b"k")
+    staging = Staging(tmp_path / "out", ["h"])
+    staging.add("h", "a/index.html", b"2")
+    staging.add("h", "s/2.json", b"y")
+    staging.remove("h", "s/1.json")
+    staging.commit(complete=False)
+    assert _files(root) == {"a/index.html": b"2", "keep.html": b"k", "s/2.json": b"y"}
