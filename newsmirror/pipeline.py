@@ -463,9 +463,9 @@ class _Rendered:
 class RenderJob:
     """Everything needed to render any page for any mirror; one per process."""
 
-    def __init__(self, config: Config, plan: SitePlan, mirrors, staging: StagingPlaces, assets: Assets):
+    def __init__(self, config: Config, plan: SitePlan, mirrors, places: StagingPlaces, assets: Assets):
         env = make_environment(config)   # one per job: templates compile once per job
-        self.plan, self.staging = plan, staging
+        self.plan, self.places = plan, places
         renderers = [Renderer(config, env, plan, m, assets) for m in mirrors]
         self.targets = [(m.host, config.output_dir / m.host, r) for m, r in zip(mirrors, renderers)]
         self.shared = SharedRenderer(renderers)
@@ -513,7 +513,7 @@ class RenderJob:
             for target in targets:
                 host, root, _ = self.targets[target]
                 data = rendered[target]
-                files.append((index, target, stage_file(self.staging, root, host, page.output, data, self.seen_dirs),
+                files.append((index, target, stage_file(self.places, root, host, page.output, data, self.seen_dirs),
                               hashlib.sha256(data).digest(), len(data)))
         return _Rendered(tuple(files), tuple(problems))
 

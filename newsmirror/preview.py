@@ -239,7 +239,7 @@ class PreviewBuild:
             if self.job is None:   # templates compile once, for every edit until the next full plan
                 self.job = RenderJob(config, plan, [mirror], staging.places, site.static)
             # this edit's staging decides where files go (flat or as a tree), not the first edit's
-            self.job.plan, self.job.staging, self.job.seen_dirs = plan, staging.places, {}
+            self.job.plan, self.job.places, self.job.seen_dirs = plan, staging.places, {}
             problems = stage_pages(self.job, sorted(pages), staging)
             if problems:
                 raise BuildError(problems + list(site.warnings))

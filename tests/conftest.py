@@ -87,6 +87,11 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def tree(folder: Path) -> dict[str, bytes]:
+    """Return every file under `folder` with its bytes (mtimes ignored)."""
+    return {k: v[0] for k, v in snapshot(folder).items()}
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """Serves a folder under an optional path prefix; tells linkchecker it may go fast."""
 

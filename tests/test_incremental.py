@@ -13,12 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXED_NOW, REPO, copy_sample, run_build, snapshot
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    """Return every file under `folder` with its bytes (mtimes ignored)."""
-    return {k: v[0] for k, v in snapshot(folder).items()}
+from conftest import FIXED_NOW, REPO, copy_sample, run_build, snapshot, tree
 
 
 def cold_build_of(site: Path, scratch: Path) -> dict[str, bytes]:

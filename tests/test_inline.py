@@ -13,6 +13,7 @@ import markdown
 import pytest
 
 from conftest import REPO, need
+from sitecheck import front_matter
 
 sys.path.insert(0, str(REPO))
 from newsmirror.inline import FastInlineProcessor, fast_inline, required_characters, required_text  # noqa: E402
@@ -28,13 +29,8 @@ def _pair() -> tuple[markdown.Markdown, markdown.Markdown]:
 
 
 def _bodies(folder: Path) -> list[str]:
-    """Return the Markdown body of every .md file under `folder` (front matter cut off)."""
-    out = []
-    for path in sorted(folder.rglob("*.md")):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        match = re.match(r"(?s)\ufeff?---\n.*?\n---[ \t]*\n", text)
-        out.append(text[match.end():] if match else text)
-    return out
+    """Return the Markdown body of every .md file under `folder`."""
+    return [front_matter(path)[1] for path in sorted(folder.rglob("*.md"))]
 
 
 def _differences(bodies: list[str]) -> list[str]:

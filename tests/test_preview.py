@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXED_NOW, REPO, run_build, snapshot
+from conftest import FIXED_NOW, REPO, run_build, snapshot, tree
 
 ARTICLE = "content/world/ondine-storm-recovery.md"
 NET_HOST = "meridiancourier.example.net"
@@ -475,10 +475,6 @@ MOVES = [      # edits that move an article (a new date, new tags): the whole si
 ]
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    return {rel: data for rel, (data, _) in snapshot(folder).items()}
-
-
 def test_edits_in_place_give_the_bytes_of_a_full_preview_build(site, tmp_path):
     """Each in-place edit (no full plan) leaves the preview folder byte-identical to a preview
     built from scratch; edits that move an article take the full plan, then in-place edits go on."""
@@ -499,7 +495,7 @@ def test_edits_in_place_give_the_bytes_of_a_full_preview_build(site, tmp_path):
             assert done.rendered < done.pages / 2
         fresh = _preview_build(site, tmp_path / f"fresh-{step}")
         fresh.run()
-        assert _files(live.root) == _files(fresh.root), (step, rel, new)
+        assert tree(live.root) == tree(fresh.root), (step, rel, new)
 
 
 def test_in_place_edit_of_a_scheduled_article_renders_nothing(site, tmp_path):

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, tree
 
 if str(REPO) not in sys.path:   # plain `pytest` does not put the project on the path (`python -m pytest` does)
     sys.path.insert(0, str(REPO))
@@ -209,10 +209,6 @@ def test_a_background_job_closed_before_its_result_is_stopped(tmp_path):
     assert not record.exists()
 
 
-def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 @pytest.mark.parametrize("before, after", [
     (None, {"a/index.html": b"1", "x": b"2"}),                                  # first build: a tree, one rename
     ({"a/index.html": b"1", "b/index.html": b"old"}, {"a/index.html": b"1", "b/index.html": b"new", "c/d/e.html": b"n"}),
@@ -233,7 +229,7 @@ def test_a_commit_leaves_exactly_the_staged_site(tmp_path, before, after):
     for rel, data in after.items():
         staging.add("h", rel, data)
     staging.commit()
-    assert _files(root) == after
+    assert tree(root) == after
     assert not (tmp_path / "out" / ".newsmirror-staging").exists()
 
 
@@ -249,4 +245,4 @@ def test_an_incomplete_commit_keeps_other_files_and_removes_the_named_ones(tmp_p
     staging.add("h", "s/2.json", b"y")
     staging.remove("h", "s/1.json")
     staging.commit(complete=False)
-    assert _files(root) == {"a/index.html": b"2", "keep.html": b"k", "s/2.json": b"y"}
+    assert tree(root) == {"a/index.html": b"2", "keep.html": b"k", "s/2.json": b"y"}
