@@ -13,6 +13,8 @@ import traceback
 from functools import partial
 from typing import Any, Callable
 
+from . import collector
+
 
 def _cores() -> int:
     """Return how many cores this process may run on (its affinity, not the machine's count)."""
@@ -88,5 +90,6 @@ def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:
 
 
 def _run(sender, call: Callable[[], Any]) -> None:
+    collector.in_forked_process()
     sender.send(_outcome(call))
     sender.close()

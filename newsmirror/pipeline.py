@@ -18,6 +18,7 @@ import babel
 from .articles import Article, ParseSettings, Parsed, parse_file
 from .assets import Assets, fingerprint_assets
 from .background import Background
+from . import collector
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
                     signature, story_digests)
 from .config import DEPLOY_FOLDER, Config
@@ -65,7 +66,7 @@ def build_site(config: Config, options: BuildOptions, hosts: Iterable[str] | Non
     started = time.perf_counter()
     mirrors = [m for m in config.mirrors if hosts is None or m.host in set(hosts)]
     _check_folders(config)
-    with BuildCache(config.cache_dir, cache_fingerprint(config)) as cache:
+    with collector.paused(), BuildCache(config.cache_dir, cache_fingerprint(config)) as cache:
         return _build(config, options, mirrors, hosts, progress, cache, started)
 
 
@@ -382,7 +383,8 @@ def _parse_files(files: list[Path], settings: ParseSettings, progress: Progress)
             progress("parse", index, len(files))
         return out
     chunk = max(16, len(files) // (workers * 8))
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
+                             initializer=collector.in_forked_process) as pool:
         out = []
         for index, item in enumerate(pool.map(parse_file, files, [settings] * len(files),
                                               chunksize=chunk), 1):
@@ -545,6 +547,7 @@ _WORKER_JOB: list[RenderJob] = []   # the job of a worker process, set once when
 
 
 def _start_worker(job: RenderJob) -> None:
+    collector.in_forked_process()
     _WORKER_JOB.append(job)
 
 

@@ -35,7 +35,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from . import articles
+from . import articles, collector
 from .config import Config, load_config
 from .errors import BuildError, Problem, display_path, template_frame
 from .mirrors import Mirror
@@ -166,8 +166,9 @@ class PreviewBuild:
         """Bring the preview folder up to date after `changed` files; raise BuildError naming
         every problem."""
         started = time.perf_counter()
-        done = self._edit_in_place(changed, started) if changed and self.site is not None else None
-        return done or self._plan_and_render(progress, started)
+        with collector.paused():
+            done = self._edit_in_place(changed, started) if changed and self.site is not None else None
+            return done or self._plan_and_render(progress, started)
 
     def _plan_and_render(self, progress: Progress, started: float) -> Rebuilt:
         """Plan the whole site and render the pages whose plan changed."""

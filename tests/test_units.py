@@ -246,3 +246,46 @@ def test_an_incomplete_commit_keeps_other_files_and_removes_the_named_ones(tmp_p
     staging.remove("h", "s/1.json")
     staging.commit(complete=False)
     assert tree(root) == {"a/index.html": b"2", "keep.html": b"k", "s/2.json": b"y"}
+
+
+def _collects_garbage() -> bool:
+    """Make a reference cycle and report whether this process's collector frees it unasked."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node
+    gone = weakref.ref(node)
+    del node
+    kept = [[] for _ in range(100_000)]   # enough new objects to start the collector, if it runs
+    return gone() is None and gc.isenabled() and len(kept) > 0
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_build_leaves_the_cycle_collector_as_it_found_it(site, enabled):
+    # the preview builds again and again in one long-lived process: its collector must run between builds
+    import gc
+
+    from newsmirror.config import load_config
+    from newsmirror.pipeline import build_site
+    from newsmirror.plan import BuildOptions
+
+    config = load_config(site / "config.yaml")
+    (gc.enable if enabled else gc.disable)()
+    try:
+        result = build_site(config, BuildOptions(datetime(2026, 11, 29, 12, tzinfo=timezone.utc)))
+        assert result.articles > 10 and gc.isenabled() == enabled
+    finally:
+        gc.enable()
+
+
+def test_a_process_forked_during_a_build_collects_its_own_garbage():
+    # the build pauses the collector in its own process; a render worker making Jinja's cycles must not
+    from newsmirror import collector
+
+    with collector.paused():
+        assert not _collects_garbage()
+        assert Background(_collects_garbage).result()
