@@ -105,9 +105,14 @@ class BuildCache:
             stale = [(k,) for (k,) in db.execute("SELECT key FROM parsed") if k not in keys]
             db.executemany("DELETE FROM parsed WHERE key=?", stale)
 
-    def outputs(self, host: str) -> dict[str, tuple[str, int, int]]:
-        """Return {output path: (fingerprint, size, mtime_ns)} recorded for a mirror."""
+    def outputs(self, host: str, key: str | None = None) -> dict[str, tuple[str, int, int]]:
+        """Return {output path: (fingerprint, size, mtime_ns)} recorded for a mirror; with
+        `key`, none unless they were recorded with that key (see record_outputs)."""
         with self._connect() as db:
+            if key is not None:
+                row = db.execute("SELECT value FROM meta WHERE key=?", (f"outputs-key:{host}",)).fetchone()
+                if row is None or row[0] != key:
+                    return {}
             rows = db.execute("SELECT path, fingerprint, size, mtime FROM outputs WHERE host=?", (host,))
             return {path: (fp, size, mtime) for path, fp, size, mtime in rows}
 
@@ -165,9 +170,14 @@ class BuildCache:
             gone = [p for (p,) in db.execute("SELECT path FROM hashes WHERE host=?", (host,)) if p not in keep]
             db.executemany("DELETE FROM hashes WHERE host=? AND path=?", ((host, p) for p in gone))
 
-    def record_outputs(self, host: str, rows: Iterable[tuple[str, str, int, int]], keep: set[str]) -> None:
-        """Record what output files were made from; forget paths the site no longer has."""
+    def record_outputs(self, host: str, rows: Iterable[tuple[str, str, int, int]], keep: set[str],
+                       key: str = "") -> None:
+        """Record what output files were made from; forget paths the site no longer has.
+
+        `key` stands for what every file of the folder is made from besides its own row's
+        fingerprint (the mirror): one value per folder, not a hash per file."""
         with self._connect() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"outputs-key:{host}", key))
             db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)",
                            ((host, path, fp, size, mtime) for path, fp, size, mtime in rows))
             gone = [p for (p,) in db.execute("SELECT path FROM outputs WHERE host=?", (host,)) if p not in keep]

@@ -63,13 +63,19 @@ def headers_file(config: Config, mirror: Mirror, immutable: list[str]) -> bytes:
 def immutable_patterns(hashed: list[str], others: set[str]) -> list[str]:
     """Return the fewest `folder/*` patterns (else file paths) that cover the hashed files and
     none of the other files: Cloudflare Pages reads at most 100 rules."""
-    taken = {f"{p.rsplit('/', 1)[0]}/" for p in others if "/" in p}
-    taken = {folder[:i + 1] for folder in taken for i, c in enumerate(folder) if c == "/"}
-    out: set[str] = set()
+    chains = {}   # hashed file: its folders, outermost first
     for path in hashed:
         parts = path.split("/")[:-1]
-        folders = ["/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
-        out.add(next((f + "*" for f in folders if f not in taken), path))
+        chains[path] = ["/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+    # which of those folders hold another file: one C-level prefix test per file, as a site's
+    # 66,000 pages rarely sit under an asset folder (every folder of every page cost 0.2 s)
+    folders = {f for chain in chains.values() for f in chain}
+    starts = tuple(sorted(folders))
+    taken = set()
+    for other in others:
+        if starts and other.startswith(starts):
+            taken.update(f for f in folders if other.startswith(f))
+    out = {next((f + "*" for f in chain if f not in taken), path) for path, chain in chains.items()}
     return sorted(out)
 
 

@@ -208,22 +208,22 @@ def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, s
     outputs = [page.output for page in plan.pages]   # a property: worked out once, not once per mirror
     pages = set(outputs) | {rel for _, rel in staging.fingerprints}
     for mirror, key in zip(mirrors, mirror_keys(mirrors)):
-        def rows(host=mirror.host, key=key):
+        def rows(host=mirror.host):
             for output, fingerprint in zip(outputs, fingerprints):
                 if (host, output) in staging.stats:
                     continue
                 stat = os.stat(f"{config.output_dir}/{host}/{output}")
-                yield output, digest(fingerprint, key), stat.st_size, stat.st_mtime_ns
+                yield output, fingerprint, stat.st_size, stat.st_mtime_ns
             for (other, rel), fingerprint in staging.fingerprints.items():
                 if other == host:
                     stat = os.stat(f"{config.output_dir}/{host}/{rel}")
                     yield rel, fingerprint, stat.st_size, stat.st_mtime_ns
-        cache.record_outputs(mirror.host, rows(), pages)
+        cache.record_outputs(mirror.host, rows(), pages, key)
 
 
 def mirror_keys(mirrors) -> list[str]:
-    """Return what each mirror adds to a page's fingerprint (its file's fingerprint is
-    digest(page fingerprint, mirror key))."""
+    """Return what each mirror adds to its pages' fingerprints: a file of a mirror's folder
+    was made from its page fingerprint and the mirror key its folder was recorded with."""
     return [digest(signature(m, {})) for m in mirrors]
 
 
@@ -566,23 +566,28 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
     for mirror in mirrors:
         for rel in sorted(keep):
             staging.record(mirror.host, rel, False)
-    prior = {m.host: cache.outputs(m.host) for m in mirrors} if cache is not None else {}
-    keys = mirror_keys(mirrors)
-    present = [staging.present(m.host) for m in mirrors]
+    prior = {m.host: cache.outputs(m.host, key) for m, key in zip(mirrors, mirror_keys(mirrors))} \
+        if cache is not None else {}
+    # per mirror: host, recorded rows, files not as recorded (None: look at each file)
+    folders = []
+    for mirror in mirrors:
+        survey = staging.present(mirror.host)
+        folders.append((mirror.host, prior.get(mirror.host, {}), None if survey is None else survey.moved))
     tasks: list[tuple[int, list[int]]] = []   # (page index, the mirrors it is rendered for)
     for index, page in enumerate(plan.pages):
         output = page.output   # a property: worked out once here, not once per mirror
         if output in keep:
             continue
+        fingerprint = fingerprints[index] if fingerprints else None
         targets = []
-        for target, mirror in enumerate(mirrors):
-            fingerprint = digest(fingerprints[index], keys[target]) if fingerprints else None
+        for target, (host, recorded, moved) in enumerate(folders):
             # a page made from exactly these inputs, whose file nobody touched since, is done
-            recorded = prior.get(mirror.host, {}).get(output)
-            if fingerprint and _untouched(f"{config.output_dir}/{mirror.host}/{output}", recorded, fingerprint,
-                                          present[target], output):
-                staging.record(mirror.host, output, False)
-                staging.stats[(mirror.host, output)] = (recorded[1], recorded[2])
+            row = recorded.get(output)
+            if row is not None and row[0] == fingerprint and (
+                    output not in moved if moved is not None
+                    else _untouched(f"{config.output_dir}/{host}/{output}", row, fingerprint)):
+                staging.record(host, output, False)
+                staging.stats[(host, output)] = (row[1], row[2])
             else:
                 targets.append(target)
         if targets:

@@ -158,10 +158,10 @@ class Staging:
         emptied = set()
         present = self.present(host)
         # the survey is as good as a walk now: the build added only files it keeps since
-        listed = walk_files(root) if present is None else \
-            ((rel, os.path.join(root, rel)) for rel in _entries(present.listing))
-        for rel, path in listed:
-            if rel not in keep:
+        listed = (rel for rel, _ in walk_files(root)) if present is None else _entries(present.listing)
+        for rel in listed:
+            if rel not in keep:   # the full path only for a file to remove: 66,000 joins cost 0.1 s
+                path = os.path.join(root, rel)
                 try:
                     os.unlink(path)
                 except OSError:

@@ -289,3 +289,18 @@ def test_a_process_forked_during_a_build_collects_its_own_garbage():
     with collector.paused():
         assert not _collects_garbage()
         assert Background(_collects_garbage).result()
+
+
+def test_immutable_patterns_cover_hashed_files_by_folder_unless_another_file_is_there():
+    from newsmirror.hosting import immutable_patterns
+
+    hashed = ["css/site.1a2b3c4d.css", "images/logo.1a2b3c4d.svg", "images/photos/a.1a2b3c4d.jpg",
+              "fonts/sans/x.1a2b3c4d.woff2", "top.1a2b3c4d.js"]
+    others = {"index.html", "images/photos/raw.jpg", "fonts/sans-serif.css", "politics/2026/11/x/index.html"}
+    # fonts/ holds another file, fonts/sans/ does not (sans-serif.css is not in it)
+    assert immutable_patterns(hashed, others) == ["css/*", "fonts/sans/*", "images/logo.1a2b3c4d.svg",
+                                                  "images/photos/a.1a2b3c4d.jpg", "top.1a2b3c4d.js"]
+    assert immutable_patterns(hashed, others | {"fonts/sans/OFL.txt"}) == [
+        "css/*", "fonts/sans/x.1a2b3c4d.woff2", "images/logo.1a2b3c4d.svg", "images/photos/a.1a2b3c4d.jpg",
+        "top.1a2b3c4d.js"]
+    assert immutable_patterns([], others) == []
