@@ -203,9 +203,10 @@ class _Closing:
             self.db.close()
 
 
-def content_key(fingerprint: str, name: str, raw: bytes) -> str:
-    """Return the cache key of one content file: settings, its path under content/, its bytes."""
-    return hashlib.sha256(fingerprint.encode() + b"\0" + name.encode() + b"\0" + raw).hexdigest()
+def content_key(fingerprint: str, name: str, raw_sha256: bytes) -> str:
+    """Return the cache key of one content file: settings, its path under content/, the
+    SHA-256 digest of its bytes."""
+    return hashlib.sha256(fingerprint.encode() + b"\0" + name.encode() + b"\0" + raw_sha256).hexdigest()
 
 
 def signature(value: Any, story_ids: dict[int, str]) -> Any:

