@@ -6,12 +6,13 @@ import hashlib
 import os
 import time
 from collections import defaultdict
+from contextlib import nullcontext
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase as fnmatch
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import babel
 
@@ -232,14 +233,42 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
     """Stage each mirror's manifest (and its signature when a key is set); return the
     (path, SHA-256 digest) pairs hashed afresh per host, for the hash cache.
 
+    A large site's mirrors are listed half on the other core: each lists 16,000 files at
+    10,000 articles, 0.15 s apiece."""
+    if len(mirrors) < 2 or sum(len(staging.files[m.host]) for m in mirrors) < PARALLEL_HASH_FROM * 2:
+        made = _manifests(config, mirrors, staging, cache)
+    else:
+        half = len(mirrors) // 2
+        with Background(_manifests, config, mirrors[half:], staging, cache) as rest:
+            made = _manifests(config, mirrors[:half], staging, cache) + rest.result()
+    fresh: dict[str, list[tuple[str, bytes]]] = {}
+    for mirror, (data, hashed) in zip(mirrors, made):
+        host = mirror.host
+        staging.add(host, MANIFEST, data)
+        if config.signing is not None:
+            try:
+                staging.add(host, SIGNATURE, sign(data, config.signing))
+            except SigningError as exc:
+                raise BuildError([Problem(config.path.name, 0, f"signing: {exc}")]) from None
+        # the manifest's own size and mtime are kept too: a rebuild notices it was touched
+        fresh[host] = hashed + [(rel, staging.digests[(host, rel)][0]) for rel in (MANIFEST, SIGNATURE)
+                                if (host, rel) in staging.digests]
+    return fresh
+
+
+def _manifests(config: Config, mirrors, staging: Staging,
+               cache: BuildCache) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
+    """Return, per mirror, its manifest's bytes and the (path, SHA-256 digest) pairs of the
+    files hashed afresh for it.
+
     A file the build left alone is not read again when its size and mtime are those the
     cache recorded with its hash."""
-    fresh: dict[str, list[tuple[str, bytes]]] = {}
+    out = []
     for mirror in mirrors:
         host = mirror.host
         known = cache.hashes(host)
         changed = {rel for h, rel in staging.changed if h == host}
-        files, fresh[host] = {}, []
+        files, fresh = {}, []
         built = f"{config.output_dir}/{host}/"
         for rel in staging.files[host]:
             if rel in (MANIFEST, SIGNATURE):
@@ -247,7 +276,7 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
             held = staging.digests.get((host, rel))
             if held is not None:   # the build held these bytes: no need to read them back
                 files[rel] = (held[0].hex(), held[1])
-                fresh[host].append((rel, held[0]))
+                fresh.append((rel, held[0]))
                 continue
             path = staging.places.path(host, rel) if rel in changed else built + rel
             # the size and mtime of a page found untouched were read a moment ago
@@ -257,18 +286,9 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
                 files[rel] = (seen[2], size)
                 continue
             files[rel] = (file_sha256(path), size)
-            fresh[host].append((rel, bytes.fromhex(files[rel][0])))
-        data = manifest_bytes(mirror.url, files)
-        staging.add(host, MANIFEST, data)
-        if config.signing is not None:
-            try:
-                staging.add(host, SIGNATURE, sign(data, config.signing))
-            except SigningError as exc:
-                raise BuildError([Problem(config.path.name, 0, f"signing: {exc}")]) from None
-        # the manifest's own size and mtime are kept too: a rebuild notices it was touched
-        fresh[host] += [(rel, staging.digests[(host, rel)][0]) for rel in (MANIFEST, SIGNATURE)
-                        if (host, rel) in staging.digests]
-    return fresh
+            fresh.append((rel, bytes.fromhex(files[rel][0])))
+        out.append((manifest_bytes(mirror.url, files), fresh))
+    return out
 
 
 def _size_mtime(path: str) -> tuple[int, int]:
@@ -490,8 +510,9 @@ class _Rendered:
 class RenderJob:
     """Everything needed to render any page for any mirror; one per process."""
 
-    def __init__(self, config: Config, plan: SitePlan, mirrors, places: StagingPlaces, assets: Assets):
-        env = make_environment(config)   # one per job: templates compile once per job
+    def __init__(self, config: Config, plan: SitePlan, mirrors, places: StagingPlaces, assets: Assets,
+                 compiled: Path | None = None):
+        env = make_environment(config, compiled)   # one per job: templates compile once per job
         self.plan, self.places = plan, places
         renderers = [Renderer(config, env, plan, m, assets) for m in mirrors]
         self.targets = [(m.host, config.output_dir / m.host, r) for m, r in zip(mirrors, renderers)]
@@ -588,6 +609,18 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
     Pages whose output path is in `keep` are not rendered: their files stay as they are (the live
     preview keeps the pages a change did not affect). `search` makes the search index (by
     default, anew)."""
+    # feeds, sitemaps and headers are made on the other core meanwhile (0.5 s of a 10,000-article rebuild)
+    large = len(plan.pages) * len(mirrors) >= PARALLEL_HASH_FROM
+    with Background(mirror_files, config, plan, mirrors, static) if large else nullcontext() as extras:
+        return _render_mirrors(config, plan, mirrors, static, staging, progress, keep, cache, fingerprints,
+                               search, extras)
+
+
+def _render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
+                    progress: Progress, keep: frozenset[str], cache: BuildCache | None,
+                    fingerprints: list[str] | None, search: SearchFiles | None,
+                    extras: Background | None) -> list[Problem]:
+    """Do render_mirrors' work; `extras` is making mirror_files() if not None."""
     for mirror in mirrors:
         for rel in sorted(keep):
             staging.record(mirror.host, rel, False)
@@ -617,7 +650,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
                 targets.append(target)
         if targets:
             tasks.append((index, targets))
-    job = RenderJob(config, plan, mirrors, staging.places, static)
+    job = RenderJob(config, plan, mirrors, staging.places, static, cache.templates if cache is not None else None)
     copies = sum(len(t) for _, t in tasks)
     if copies < PARALLEL_RENDER_FROM:
         job.sharing = False   # a few pages (an edit): rendering each mirror alone costs less than checking
@@ -647,37 +680,54 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
             pool.shutdown(cancel_futures=True)
     if problems:
         return problems[:51]
-    newest = plan.stories[0].date if plan.stories else None
-    hashed = {h for _, h in static.names}
-    others = {page.output for page in plan.pages} | {rel for rel, _ in static.files if rel not in hashed} \
-        | {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
-    immutable = immutable_patterns(sorted(hashed), others)
     search = search or SearchFiles(config, plan)
-    listed = sitemap_pages(plan.pages)
-    for mirror in mirrors:
-        stage_feeds(staging, config, plan, mirror, static, plan.feeds)
-        for rel, data in sitemap_files(plan.pages, mirror, listed=listed).items():
+    for mirror, files in zip(mirrors, extras.result() if extras is not None else
+                             mirror_files(config, plan, mirrors, static)):
+        for rel, data in files:
             staging.add(mirror.host, rel, data)
-        # written on every build like the feeds, never kept by fingerprint: it depends on the clock
-        staging.add(mirror.host, NEWS_SITEMAP, news_sitemap(plan.news, mirror, config.site.title))
-        staging.add(mirror.host, "robots.txt", robots_txt(mirror))
-        staging.add(mirror.host, "mirrors.json", mirrors_json(config, newest))
-        domain_file = cname(mirror)
-        if domain_file is not None:
-            staging.add(mirror.host, "CNAME", domain_file)
         search.stage(staging, mirror.host, prior.get(mirror.host, {}))
-        staging.add(mirror.host, "_headers", headers_file(config, mirror, immutable))
-        staging.add(mirror.host, ".nojekyll", b"")   # GitHub Pages: serve files as they are, no Jekyll
         for rel, data in static.files:
             staging.add(mirror.host, rel, data)
     return problems
 
 
+def mirror_files(config: Config, plan: SitePlan, mirrors, static: Assets) -> list[list[tuple[str, bytes]]]:
+    """Return, per mirror, the (site path, bytes) of the files made from the whole plan but
+    the pages and the search index: feeds, sitemaps, robots.txt, mirrors.json, CNAME, _headers
+    and .nojekyll. They are made on every build, never kept by fingerprint (the feeds and the
+    news sitemap depend on the clock)."""
+    newest = plan.stories[0].date if plan.stories else None
+    hashed = {h for _, h in static.names}
+    others = {page.output for page in plan.pages} | {rel for rel, _ in static.files if rel not in hashed} \
+        | {f.rss_path for f in plan.feeds} | {f.atom_path for f in plan.feeds}
+    immutable = immutable_patterns(sorted(hashed), others)
+    listed = sitemap_pages(plan.pages)
+    out = []
+    for mirror in mirrors:
+        files = list(feed_files(config, plan, mirror, static, plan.feeds))
+        files += sitemap_files(plan.pages, mirror, listed=listed).items()
+        files += [(NEWS_SITEMAP, news_sitemap(plan.news, mirror, config.site.title)),
+                  ("robots.txt", robots_txt(mirror)), ("mirrors.json", mirrors_json(config, newest)),
+                  ("_headers", headers_file(config, mirror, immutable)),
+                  (".nojekyll", b"")]   # GitHub Pages: serve files as they are, no Jekyll
+        domain_file = cname(mirror)
+        if domain_file is not None:
+            files.append(("CNAME", domain_file))
+        out.append(files)
+    return out
+
+
+def feed_files(config: Config, plan: SitePlan, mirror, static: Assets, feeds) -> Iterator[tuple[str, bytes]]:
+    """Yield the (site path, bytes) of the RSS and Atom files of `feeds` (of the plan) for a mirror."""
+    for feed in feeds:
+        yield feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static)
+        yield feed.atom_path, atom_feed(feed, mirror, config, plan.refs, static)
+
+
 def stage_feeds(staging: Staging, config: Config, plan: SitePlan, mirror, static: Assets, feeds) -> None:
     """Stage the RSS and Atom files of `feeds` (of the plan) for a mirror."""
-    for feed in feeds:
-        staging.add(mirror.host, feed.rss_path, rss_feed(feed, mirror, config, plan.refs, static))
-        staging.add(mirror.host, feed.atom_path, atom_feed(feed, mirror, config, plan.refs, static))
+    for rel, data in feed_files(config, plan, mirror, static, feeds):
+        staging.add(mirror.host, rel, data)
 
 
 class SearchFiles:

@@ -100,11 +100,16 @@ class TemplateProblem(Exception):
         self.problem = problem
 
 
-def make_environment(config: Config) -> jinja2.Environment:
-    """Return the Jinja2 environment for the site's layouts (autoescape, undefined is an error)."""
+def make_environment(config: Config, compiled: Path | None = None) -> jinja2.Environment:
+    """Return the Jinja2 environment for the site's layouts (autoescape, undefined is an error),
+    keeping compiled layouts in the folder `compiled` when given."""
+    cache = None
+    if compiled is not None:
+        compiled.mkdir(parents=True, exist_ok=True)
+        cache = jinja2.FileSystemBytecodeCache(str(compiled))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(config.layouts_dir)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
+                             keep_trailing_newline=True, bytecode_cache=cache)
     env.globals["format_date"] = date_formatter(config.zone, config.site.locale)
     env.filters["json_ld"] = json_ld
     return env
