@@ -99,10 +99,15 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
             staging.add(DEPLOY_FOLDER, rel, data)
         hashed: dict[str, list[tuple[str, bytes]]] = {}
         search = SearchFiles(config, plan, *search_inputs(config, plan, parsed), cache=cache)
-        fingerprints = page_fingerprints(config, plan, parsed, static)
-        report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
-                                   fingerprints=fingerprints, search=search,
-                                   seal=lambda: hashed.update(stage_manifests(config, mirrors, staging, cache)))
+        # feeds, sitemaps and headers are made on the other core while this one fingerprints and
+        # renders the pages (0.5 s of a 10,000-article rebuild)
+        large = len(plan.pages) * len(mirrors) >= PARALLEL_HASH_FROM
+        with Background(mirror_files, config, plan, mirrors, static) if large else nullcontext() as extras:
+            fingerprints = page_fingerprints(config, plan, parsed, static)
+            report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
+                                       fingerprints=fingerprints, search=search, extras=extras,
+                                       seal=lambda: hashed.update(stage_manifests(config, mirrors, staging,
+                                                                                  cache)))
         record_outputs(cache, config, plan, mirrors, staging, fingerprints)
         search.keep_state()
         if plan.related is not known:   # ranked again, at least in part
@@ -603,24 +608,13 @@ def _run_in_worker(tasks: list[tuple[int, list[int]]]) -> _Rendered:
 
 def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
                    progress: Progress, keep: frozenset[str] = frozenset(), cache: BuildCache | None = None,
-                   fingerprints: list[str] | None = None, search: SearchFiles | None = None) -> list[Problem]:
+                   fingerprints: list[str] | None = None, search: SearchFiles | None = None,
+                   extras: Background | None = None) -> list[Problem]:
     """Render every page, feed and file for each mirror into `staging`; return template problems.
 
     Pages whose output path is in `keep` are not rendered: their files stay as they are (the live
     preview keeps the pages a change did not affect). `search` makes the search index (by
-    default, anew)."""
-    # feeds, sitemaps and headers are made on the other core meanwhile (0.5 s of a 10,000-article rebuild)
-    large = len(plan.pages) * len(mirrors) >= PARALLEL_HASH_FROM
-    with Background(mirror_files, config, plan, mirrors, static) if large else nullcontext() as extras:
-        return _render_mirrors(config, plan, mirrors, static, staging, progress, keep, cache, fingerprints,
-                               search, extras)
-
-
-def _render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, staging: Staging,
-                    progress: Progress, keep: frozenset[str], cache: BuildCache | None,
-                    fingerprints: list[str] | None, search: SearchFiles | None,
-                    extras: Background | None) -> list[Problem]:
-    """Do render_mirrors' work; `extras` is making mirror_files() if not None."""
+    default, anew). `extras`, when given, is making mirror_files() (on the other core)."""
     for mirror in mirrors:
         for rel in sorted(keep):
             staging.record(mirror.host, rel, False)
