@@ -287,10 +287,23 @@ def run_serve(args, config: Config, say) -> int:
 
 
 def run_clean(args, config: Config, say) -> int:
-    """Remove the output folder and the build cache."""
-    removed = [folder for folder in (config.output_dir, config.cache_dir) if folder.exists()]
+    """Remove the output folder and the build cache (once no build of the site is running)."""
+    from .sitelock import LOCK, one_build_at_a_time
+
+    cache_held = config.cache_dir.exists()
+    with one_build_at_a_time(config.cache_dir):
+        removed = []
+        if config.output_dir.exists():
+            shutil.rmtree(config.output_dir)
+            removed.append(config.output_dir)
+        if cache_held:
+            for entry in config.cache_dir.iterdir():
+                if entry.name != LOCK:   # held by this process: removed once let go, below
+                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            removed.append(config.cache_dir)
+    if cache_held or config.cache_dir.exists():
+        shutil.rmtree(config.cache_dir, ignore_errors=True)
     for folder in removed:
-        shutil.rmtree(folder)
         say(f"Removed {folder}")
     if not removed:
         say("Nothing to clean")

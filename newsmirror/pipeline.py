@@ -34,6 +34,7 @@ from .plan import BuildOptions, SitePlan, plan_site
 from .related import RelatedLists
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
 from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, SearchIndex
+from .sitelock import one_build_at_a_time
 from .sitemaps import (NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files,
                        sitemap_pages)
 from .unchanged import forget_last_build, input_stamp, remember, still_current
@@ -67,7 +68,8 @@ def build_site(config: Config, options: BuildOptions, hosts: Iterable[str] | Non
     started = time.perf_counter()
     mirrors = [m for m in config.mirrors if hosts is None or m.host in set(hosts)]
     _check_folders(config)
-    with collector.paused(), BuildCache(config.cache_dir, cache_fingerprint(config)) as cache:
+    with collector.paused(), one_build_at_a_time(config.cache_dir), \
+            BuildCache(config.cache_dir, cache_fingerprint(config)) as cache:
         return _build(config, options, mirrors, hosts, progress, cache, started)
 
 

@@ -172,6 +172,7 @@ def test_an_edit_that_keeps_the_size_and_mtime_of_a_settled_file_is_still_built(
     pages = sorted((site / "output").glob("*/culture/*/*/*/saltwater-book-fair/index.html"))
     assert pages and all("Warehouse Nine HELD" in p.read_text(encoding="utf-8") for p in pages)
 
+
 def make_many(site: Path, count: int) -> None:
     """Add `count` small articles so a build takes long enough to be killed half-way."""
     for i in range(count):
@@ -201,6 +202,37 @@ def test_a_killed_build_leaves_a_cache_that_builds_correctly(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
 
+
+
+def test_two_builds_at_once_take_turns(tmp_path: Path):
+    # a scheduled build and a publish can overlap: the second waits, says so, and both succeed
+    site = copy_sample(tmp_path / "site")
+    make_many(site, 400)
+    command = [sys.executable, str(REPO / "build.py"), "--config", str(site / "config.yaml"), "--now", FIXED_NOW]
+    first = subprocess.Popen(command, cwd=site, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = site / ".cache" / "lock"
+    deadline = time.monotonic() + 60
+    while not (lock.is_file() and lock.read_text(encoding="utf-8").strip() == str(first.pid)):
+        assert first.poll() is None and time.monotonic() < deadline, "the first build never took the lock"
+        time.sleep(0.01)
+    second = run_build(site)
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    assert second.returncode == 0, second.stderr
+    assert f"Waiting for another build of this site to finish (process {first.pid})" in second.stderr
+    assert "Traceback" not in err + second.stderr
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+    # clean waits its turn too, and leaves nothing behind
+    for path in sorted((site / "content/world").glob("bulk-*.md")):   # a rebuild of seconds
+        path.write_text(path.read_text(encoding="utf-8").replace("Bulk story", "Changed story"), encoding="utf-8")
+    first = subprocess.Popen(command, cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not (lock.is_file() and lock.read_text(encoding="utf-8").strip() == str(first.pid)):
+        assert first.poll() is None and time.monotonic() < deadline + 60, "the build never took the lock"
+        time.sleep(0.01)
+    cleaned = run_build(site, "clean")
+    assert first.wait(timeout=600) == 0 and cleaned.returncode == 0, cleaned.stderr
+    assert "Waiting for another build" in cleaned.stderr
+    assert not (site / "output").exists() and not (site / ".cache").exists()
 
 def test_a_cache_from_other_code_is_ignored(site: Path, tmp_path: Path):
     import sqlite3

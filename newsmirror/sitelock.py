@@ -1,0 +1,59 @@
+"""One build of a site at a time.
+
+A newsroom's builds start from a schedule, a publish button and a person at a terminal, and
+two can overlap. Two builds staging into one output/ folder and renaming files into place
+would break each other (one's commit found the other's staged files gone, and stopped half
+way). So a build, and `clean`, hold an exclusive lock on a file in the cache folder; a second
+one says whom it waits for and waits. The kernel drops the lock when its process ends, so a
+killed build never leaves a stale one. Where there are no POSIX locks (Windows), there is no lock."""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:   # Windows
+    fcntl = None
+
+LOCK = "lock"   # the file's name in the cache folder; it holds the process id of the build that has it
+
+
+def _tell(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def one_build_at_a_time(cache_dir: Path, waiting: Callable[[str], None] = _tell) -> Iterator[None]:
+    """Hold the site's lock for the block, waiting (and saying so once) while another process has it."""
+    if fcntl is None:
+        yield
+        return
+    told = False
+    while True:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        f = open(cache_dir / LOCK, "a+", encoding="utf-8")
+        try:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not told:
+                    f.seek(0)
+                    waiting(f"Waiting for another build of this site to finish "
+                            f"(process {f.read().strip() or 'unknown'}) ...")
+                    told = True
+                fcntl.flock(f, fcntl.LOCK_EX)
+            if os.fstat(f.fileno()).st_nlink == 0:   # `clean` removed the file while this one waited
+                f.close()
+                continue
+            f.truncate(0)
+            f.write(f"{os.getpid()}\n")
+            f.flush()
+            yield   # closing the file lets go of the lock
+            return
+        finally:
+            f.close()
