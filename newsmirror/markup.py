@@ -6,6 +6,7 @@ path; `links.resolve_tokens` turns them into page-relative links when a page is 
 
 from __future__ import annotations
 
+import functools
 import html as html_lib
 import posixpath
 import re
@@ -132,7 +133,7 @@ class _ShortcodePreprocessor(Preprocessor):
             return ref_token(RefUse(target, line))
         inner_html = None
         if inner is not None:
-            inner_html = _INNER.reset().convert(self.expand(inner, 0)) if inner.strip() else ""
+            inner_html = _inner().reset().convert(self.expand(inner, 0)) if inner.strip() else ""
         try:
             html = self.render(name, args, kwargs, inner_html, inner)
         except Exception as exc:  # template errors are user mistakes: reported by the caller
@@ -155,7 +156,11 @@ class _NewsExtension(Extension):
                                   "newsmirror_shortcodes", 25)  # after whitespace normalising strips the stash markers
 
 
-_INNER = fast_inline(markdown.Markdown(extensions=EXTENSIONS, output_format="html"))
+@functools.cache
+def _inner() -> markdown.Markdown:
+    """Return the converter of shortcode inner text, made when first needed: a rebuild that
+    converts nothing does not pay for it (15 ms)."""
+    return fast_inline(markdown.Markdown(extensions=EXTENSIONS, output_format="html"))
 
 
 @dataclass(frozen=True)

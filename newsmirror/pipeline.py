@@ -422,7 +422,9 @@ def parse_content(config: Config, progress: Progress, files: list[Path] | None =
     cache.store_parsed(made)
     if every:
         cache.forget_parsed_except(set(keys))
-    return [made[key] if key in made else replace(known[key], key=key) for key in keys]
+    # a cached result holds the key it was stored under (made above): no copy to set it
+    return [made[key] if key in made else known[key] if known[key].key == key else replace(known[key], key=key)
+            for key in keys]
 
 
 def _parse_files(files: list[Path], settings: ParseSettings, progress: Progress) -> list[Parsed]:

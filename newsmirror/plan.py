@@ -99,8 +99,9 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
     edition_of = {e.code: e for e in editions}
     authors = {a.key: a for a in config.authors}
     sections_of = {e.code: {s.key: s for s in e.sections} for e in editions}
+    terms: dict[str, Term] = {}   # one Term per tag for every story that names it
     story_of = {id(a): _story(a, config, sections_of[edition_code(a)][a.section], authors,
-                              options) for a in articles}
+                              options, terms) for a in articles}
     stories = tuple(story_of[id(a)] for a in articles)
     translations, problems = _translations(articles, stories, editions)
     pages: list[Page] = []
@@ -110,9 +111,10 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
     home = Crumb(_crumb(strings, default), default.path)
 
     neighbours, related = plan_neighbours(stories, related)
+    shared: dict = {}
     for article, story, near in zip(articles, stories, neighbours):
         edition = edition_of[edition_code(article)]
-        pages.append(article_page(story, edition, strings, translations.get(id(story), ()), near))
+        pages.append(article_page(story, edition, strings, translations.get(id(story), ()), near, shared))
     for edition in editions:
         listed = tuple(story_of[id(a)] for a in by_edition[edition.code])
         pages += _edition_pages(config, edition, editions, listed, feeds, strings)
@@ -142,12 +144,19 @@ def plan_site(config: Config, items: Iterable[Article | SectionPage], options: B
 
 
 def article_page(story: Story, edition: Edition, strings: Strings, translations: tuple[Translation, ...],
-                 near: Neighbours) -> Page:
-    """Return the page of one story."""
-    crumbs = (Crumb(_crumb(strings, edition), edition.path), Crumb(story.section.title, story.section.path),
-              Crumb(story.title, story.path))
+                 near: Neighbours, shared: dict | None = None) -> Page:
+    """Return the page of one story. `shared` keeps the parts every page of an edition or a
+    section has alike, made once for all of them (a dict the caller keeps for one plan)."""
+    shared = {} if shared is None else shared
+    home = shared.get(edition.code)
+    if home is None:
+        home = shared[edition.code] = (Crumb(_crumb(strings, edition), edition.path), _site_feeds(edition))
+    section = shared.get((edition.code, story.section.path))
+    if section is None:
+        section = shared[(edition.code, story.section.path)] = Crumb(story.section.title, story.section.path)
+    crumbs = (home[0], section, Crumb(story.title, story.path))
     return Page("article", story.path, story.layout + ".html", story.title, story.summary,
-                crumbs, feeds=_site_feeds(edition), language=story.language,
+                crumbs, feeds=home[1], language=story.language,
                 direction=story.direction, article=story, section=story.section,
                 source=story.source, line=story.line, edition=edition.code, translations=translations,
                 related=near.related, previous=near.previous, next=near.next)
@@ -262,9 +271,17 @@ def _translations(articles: list[Article], stories: tuple[Story, ...],
 
 
 def _story(article: Article, config: Config, section: Section, authors: dict,
-           options: BuildOptions) -> Story:
-    """Return the template view of an article, with tags and bylines resolved."""
-    tags = tuple(Term(t, f"tags/{slugify(t) or 'tag'}/") for t in article.tags)
+           options: BuildOptions, terms: dict | None = None) -> Story:
+    """Return the template view of an article, with tags and bylines resolved (`terms` keeps
+    the Term made for each tag, to be shared)."""
+    terms = {} if terms is None else terms
+    tags = []
+    for name in article.tags:
+        term = terms.get(name)
+        if term is None:
+            term = terms[name] = Term(name, f"tags/{slugify(name) or 'tag'}/")
+        tags.append(term)
+    tags = tuple(tags)
     bylines = []
     for name in article.authors:
         profile = authors.get(name) or authors.get(slugify(name))
