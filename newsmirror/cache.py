@@ -172,8 +172,7 @@ class BuildCache:
         with self._connect() as db:
             db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
                            ((host, *row) for row in rows))   # rows one at a time: 660,000 at 100,000 articles
-            gone = [p for (p,) in db.execute("SELECT path FROM hashes WHERE host=?", (host,)) if p not in keep]
-            db.executemany("DELETE FROM hashes WHERE host=? AND path=?", ((host, p) for p in gone))
+            _forget_others(db, "hashes", host, keep)
 
     def record_outputs(self, host: str, rows: Iterable[tuple[str, str, int, int]], keep: set[str],
                        key: str = "") -> None:
@@ -185,8 +184,18 @@ class BuildCache:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"outputs-key:{host}", key))
             db.executemany("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?, ?)",
                            ((host, path, fp, size, mtime) for path, fp, size, mtime in rows))
-            gone = [p for (p,) in db.execute("SELECT path FROM outputs WHERE host=?", (host,)) if p not in keep]
-            db.executemany("DELETE FROM outputs WHERE host=? AND path=?", ((host, p) for p in gone))
+            _forget_others(db, "outputs", host, keep)
+
+
+def _forget_others(db: sqlite3.Connection, table: str, host: str, keep: set[str]) -> None:
+    """Delete a host's rows of `table` whose path is not in `keep`, which all have a row.
+
+    So a table with as many rows as `keep` has no other: a rebuild that removed no file
+    counts the rows instead of reading back 16,000 paths per mirror."""
+    if db.execute(f"SELECT COUNT(*) FROM {table} WHERE host=?", (host,)).fetchone()[0] == len(keep):
+        return
+    gone = [p for (p,) in db.execute(f"SELECT path FROM {table} WHERE host=?", (host,)) if p not in keep]
+    db.executemany(f"DELETE FROM {table} WHERE host=? AND path=?", ((host, p) for p in gone))
 
 
 class _Closing:
