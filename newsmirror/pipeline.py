@@ -43,7 +43,7 @@ from .writer import Staging, StagingPlaces, Survey, WriteReport, stage_file, sur
 
 Progress = Callable[[str, int, int], None]
 PARALLEL_FROM = 200   # below this many files, starting worker processes costs more than it saves
-PARALLEL_HASH_FROM = 2000   # below this many pages, forking to fingerprint half of them saves nothing
+PARALLEL_HASH_FROM = 2000   # below this many files (pages x mirrors), forking a helper process saves nothing
 
 
 @dataclass(frozen=True)
@@ -188,14 +188,9 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     for page in plan.pages:
         if page.article is not None and page.article.source in targets:
             refs[id(page)] = tuple((t, plan.refs.get(t)) for t in targets[page.article.source])
-    values = [(page, refs.get(id(page), ())) for page in plan.pages]
-    if len(values) < PARALLEL_HASH_FROM:
-        return story_digests(values, story_ids, base, kind=Story)
-    # half on the other core (0.3 s of a 10,000-article rebuild): a forked process knows the
-    # stories by the same id()s
-    half = len(values) // 2
-    with Background(story_digests, values[half:], story_ids, base, kind=Story) as rest:
-        return story_digests(values[:half], story_ids, base, kind=Story) + rest.result()
+    # all in this process: the other core makes mirror_files() meanwhile, and the fingerprints
+    # of half the pages made there as well ran three processes on two cores, slower in all
+    return story_digests([(page, refs.get(id(page), ())) for page in plan.pages], story_ids, base, kind=Story)
 
 
 def search_inputs(config: Config, plan: SitePlan, parsed: list[Parsed]) -> tuple[str, list[tuple[str, str]]]:
