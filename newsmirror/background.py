@@ -1,7 +1,8 @@
 """Work done on the other core while the build goes on.
 
 A rebuild after one edit is a single process that walks the whole site several times (the
-output's files, the plan, the fingerprints); the second core sits idle. A `Background` job
+output's files, the plan, the fingerprints, the feeds and sitemaps, the manifests); the second
+core would sit idle. A `Background` job
 runs one such walk in a forked process, which inherits what it needs instead of receiving it
 pickled, and hands back its result when the build reaches the point that needs it."""
 
@@ -36,7 +37,7 @@ class Background:
         if _cores() > 1 and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             self._pipe, sender = context.Pipe(duplex=False)
-            self._process = context.Process(target=_run, args=(sender, self._call), daemon=True)
+            self._process = context.Process(target=_run, args=(self._pipe, sender, self._call), daemon=True)
             self._process.start()
             sender.close()   # the child holds the only sending end: its death ends recv() with EOFError
 
@@ -89,7 +90,13 @@ def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:
         return False, traceback.format_exc()
 
 
-def _run(sender, call: Callable[[], Any]) -> None:
+def _run(receiver, sender, call: Callable[[], Any]) -> None:
+    # the copy of the receiving end this process inherited is closed: if the build is killed,
+    # sending fails (broken pipe) and this process ends, instead of waiting for a reader forever
+    receiver.close()
     collector.in_forked_process()
-    sender.send(_outcome(call))
+    try:
+        sender.send(_outcome(call))
+    except OSError:   # a broken pipe: nobody is left to read it
+        pass
     sender.close()

@@ -1,7 +1,11 @@
 """The build cache (.cache/): parsed articles by content hash, and what each output file was
 made from, so a rebuild converts only changed Markdown and renders only pages whose inputs
-changed. Everything in it is keyed by hashes of its inputs, so a stale entry is never used:
-it is simply not found. SQLite makes every write atomic; a killed build leaves it consistent."""
+changed. Parse results and output records are keyed by hashes of their inputs, so a stale entry
+is never used: it is simply not found. Two things are trusted by stat instead, each checked
+against the file itself: an output file's size and mtime (with the hash or fingerprint recorded
+for them), and a content file's size, mtime, ctime, inode and device (with the hash of its
+bytes; see pipeline.content_keys). SQLite makes every write atomic; a killed build leaves it
+consistent."""
 
 from __future__ import annotations
 
@@ -168,7 +172,8 @@ class BuildCache:
             return {path: (size, mtime, sha) for path, size, mtime, sha in rows}
 
     def record_hashes(self, host: str, rows: Iterable[tuple[str, int, int, str]], keep: set[str]) -> None:
-        """Store (path, size, mtime, sha256) rows of a mirror and forget files it no longer has."""
+        """Store (path, size, mtime, sha256) rows of a mirror and forget files it no longer has
+        (`keep`: every path of `keep` has a row once `rows` are in)."""
         with self._connect() as db:
             db.executemany("INSERT OR REPLACE INTO hashes VALUES (?, ?, ?, ?, ?)",
                            ((host, *row) for row in rows))   # rows one at a time: 660,000 at 100,000 articles
@@ -176,7 +181,8 @@ class BuildCache:
 
     def record_outputs(self, host: str, rows: Iterable[tuple[str, str, int, int]], keep: set[str],
                        key: str = "") -> None:
-        """Record what output files were made from; forget paths the site no longer has.
+        """Record what output files were made from; forget paths the site no longer has
+        (`keep`: every path of `keep` has a row once `rows` are in).
 
         `key` stands for what every file of the folder is made from besides its own row's
         fingerprint (the mirror): one value per folder, not a hash per file."""

@@ -290,19 +290,25 @@ def run_clean(args, config: Config, say) -> int:
     """Remove the output folder and the build cache (once no build of the site is running)."""
     from .sitelock import LOCK, one_build_at_a_time
 
-    cache_held = config.cache_dir.exists()
+    removed = []
     with one_build_at_a_time(config.cache_dir):
-        removed = []
         if config.output_dir.exists():
             shutil.rmtree(config.output_dir)
             removed.append(config.output_dir)
-        if cache_held:
-            for entry in config.cache_dir.iterdir():
-                if entry.name != LOCK:   # held by this process: removed once let go, below
-                    shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        held = [entry for entry in config.cache_dir.iterdir() if entry.name != LOCK]
+        for entry in held:
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        if held:
             removed.append(config.cache_dir)
-    if cache_held or config.cache_dir.exists():
-        shutil.rmtree(config.cache_dir, ignore_errors=True)
+        # last, while still held: a build waiting for it then sees its lock file gone and takes a new one
+        (config.cache_dir / LOCK).unlink(missing_ok=True)
+    try:
+        config.cache_dir.rmdir()
+    except OSError:   # a build that waited has begun in it
+        pass
     for folder in removed:
         say(f"Removed {folder}")
     if not removed:
@@ -314,6 +320,7 @@ def run_deploy(args, config: Config, say) -> int:
     """Deploy each chosen mirror that has a target; return the exit status."""
     from .deploy import deploy_mirror
     from .manifest import MANIFEST
+    from .sitelock import one_build_at_a_time
 
     hosts = _hosts(args, config) or [m.host for m in config.mirrors]
     targets = {t.host: t for t in config.deploy.targets}
@@ -321,19 +328,20 @@ def run_deploy(args, config: Config, say) -> int:
         raise BuildError([Problem(config.path.name, 0, "no mirror has a deploy target: add `deploy: FOLDER` "
                                                        "or `deploy: user@host:/path/` to a mirror in mirrors:")])
     problems = []
-    for host in hosts:
-        if host not in targets:
-            say(f"{host}: no deploy target set (mirrors[].deploy); skipped")
-            continue
-        source = config.output_dir / host
-        if not (source / MANIFEST).is_file():
-            problems.append(Problem(config.path.name, 0, f"{host}: output/{host}/ is not built (no manifest); "
-                                                         "run `python build.py` first"))
-            continue
-        try:
-            deploy_mirror(source, targets[host], config.deploy, args.dry_run, say)
-        except DeployError as exc:
-            problems.append(Problem(config.path.name, 0, str(exc)))
+    with one_build_at_a_time(config.cache_dir):   # a build committing meanwhile would be sent half done
+        for host in hosts:
+            if host not in targets:
+                say(f"{host}: no deploy target set (mirrors[].deploy); skipped")
+                continue
+            source = config.output_dir / host
+            if not (source / MANIFEST).is_file():
+                problems.append(Problem(config.path.name, 0, f"{host}: output/{host}/ is not built (no "
+                                                             "manifest); run `python build.py` first"))
+                continue
+            try:
+                deploy_mirror(source, targets[host], config.deploy, args.dry_run, say)
+            except DeployError as exc:
+                problems.append(Problem(config.path.name, 0, str(exc)))
     if problems:
         raise BuildError(problems)
     return 0

@@ -8,7 +8,9 @@ that took 5 s, six full collections took 0.6-0.8 s and found nothing.
 
 So the build process pauses automatic collection while it runs. Each process it forks freezes
 what it inherited (never scanned, so the parent's memory pages are not touched and not copied)
-and collects its own garbage as usual: rendering with Jinja makes cycles, a page at a time."""
+and collects its own garbage as usual: rendering with Jinja can make cycles, a page at a time
+(a layout's `{% call %}` block does), so pages rendered in the build process itself are
+rendered with collection on and everything older frozen."""
 
 from __future__ import annotations
 
@@ -35,3 +37,19 @@ def in_forked_process() -> None:
     and collect this process's own garbage."""
     gc.freeze()
     gc.enable()
+
+
+@contextmanager
+def collecting() -> Iterator[None]:
+    """Collect the block's own garbage, even while paused: whatever exists already is frozen
+    meanwhile (not scanned), and thawed after."""
+    if gc.isenabled():
+        yield
+        return
+    gc.freeze()
+    gc.enable()
+    try:
+        yield
+    finally:
+        gc.disable()
+        gc.unfreeze()

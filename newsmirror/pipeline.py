@@ -361,26 +361,33 @@ def _settings_key(config: Config, settings: ParseSettings) -> str:
     return digest(signature(settings, {}), shortcodes)
 
 
-FILE_STATS = "files"   # the cache state: {content file: (its stat, the SHA-256 of its bytes)}
+FILE_STATS = "files"   # the cache state: {content file: (its stat_key, the SHA-256 of its bytes)}
+
+
+def stat_key(stat: os.stat_result) -> tuple[int, int, int, int, int]:
+    """Return what tells a file's versions apart without reading it: size, mtime, ctime (which
+    no tool can set back), inode and device."""
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev
 SETTLED_NS = 2_000_000_000   # a file changed this close to the build that saw it is read again
 
 
 def content_keys(config: Config, files: list[Path], cache: BuildCache | None = None) -> list[str]:
     """Return each file's cache key: a hash of its path, its bytes and the parse settings.
 
-    With a cache, a file is not read when its size, mtime, ctime and inode are those the last
-    build saw and it had not changed in the SETTLED_NS before (as git's index does: a file
-    written twice in one tick of the clock keeps its stat). Reading and hashing 10,000 articles
-    cost a rebuild 0.2 s."""
+    With a cache, a file is not read when its size, mtime, ctime, inode and device are those
+    the last build saw, and that build began at least SETTLED_NS after the file last changed (as
+    git's index does: a file written twice in one tick of the clock keeps its stat). Reading and
+    hashing 10,000 articles cost a rebuild 0.2 s. On Windows, where the ctime is the time a file
+    was made, every file is read."""
+    began = time.time_ns()
     salt = _settings_key(config, parse_settings(config))
     base = len(str(config.content_dir)) + 1
-    known = (cache.state(FILE_STATS) if cache is not None else None) or {}
+    known = (cache.state(FILE_STATS) if cache is not None and os.name != "nt" else None) or {}
     seen: dict[str, tuple[tuple[int, int, int, int, int], bytes]] = {}
     out = []
     for path in files:
         name = str(path)[base:].replace(os.sep, "/")
-        stat = os.stat(path)
-        now = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev)
+        now = stat_key(os.stat(path))
         last = known.get(name)
         if last is not None and last[0] == now:
             seen[name] = last
@@ -389,8 +396,9 @@ def content_keys(config: Config, files: list[Path], cache: BuildCache | None = N
                 seen[name] = (now, hashlib.sha256(f.read()).digest())
         out.append(content_key(salt, name, seen[name][1]))
     if cache is not None:
-        # only files settled before this build began are remembered by their stat
-        settled = time.time_ns() - SETTLED_NS
+        # only files settled before this build began are remembered by their stat: a write
+        # after its stat was read here is then in a later tick of the clock
+        settled = began - SETTLED_NS
         kept = {name: entry for name, entry in seen.items() if max(entry[0][1], entry[0][2]) < settled}
         if kept != known:
             cache.set_state(FILE_STATS, kept)
@@ -552,6 +560,10 @@ class RenderJob:
 
     def run(self, tasks: list[tuple[int, list[int]]]) -> _Rendered:
         """Render each (page index, [mirror index]) task into the staging folder."""
+        with collector.collecting():
+            return self._run(tasks)
+
+    def _run(self, tasks: list[tuple[int, list[int]]]) -> _Rendered:
         files, problems = [], []
         for index, targets in tasks:
             page = self.plan.pages[index]
@@ -756,6 +768,7 @@ class SearchFiles:
         key = digest(self.base, self.keys)
         state = self.cache.state(self.STATE)
         docs = tuple(reversed(stories))
+        renumbered = None
         if state is not None and state[0] == self.base and len(state[1]) <= len(self.keys) \
                 and all(old[0] == new[0] for old, new in zip(state[1], self.keys)):
             # the same stories in the same order, and perhaps newer ones: edit and append
@@ -776,9 +789,28 @@ class SearchFiles:
             else:
                 self.index, self.prints = index, prints
                 return
-        self.index = SearchIndex(stories, fmt)
+        elif state is not None and state[0] == self.base:   # (the postings are untouched)
+            renumbered = self._renumbered(state, docs, fmt)
+        self.index = renumbered or SearchIndex(stories, fmt)
         self.made = self.index.files()
         self.prints = {rel: digest(key, rel) for rel in self.made}
+
+    RENUMBER_LIMIT = 32   # changed stories past which indexing every story anew costs less
+
+    def _renumbered(self, state, docs: tuple[Story, ...], fmt) -> SearchIndex | None:
+        """Return the index made from the last build's postings when its stories are this
+        build's with some added (to the archive too) or removed, and a few edited, in the
+        same order; else None."""
+        position = {source: number for number, (source, _) in enumerate(self.keys)}
+        moved_to = [position.get(source, -1) for source, _ in state[1]]
+        kept = [n for n in moved_to if n >= 0]
+        if any(later <= earlier for earlier, later in zip(kept, kept[1:])):
+            return None   # a story moved among the others (its date changed)
+        was = dict(state[1])
+        changed = [number for number, (source, key) in enumerate(self.keys) if was.get(source) != key]
+        if len(changed) > self.RENUMBER_LIMIT:
+            return None
+        return SearchIndex.renumbered(docs, fmt, state[2], moved_to, changed)
 
     def stage(self, staging: Staging, host: str, recorded: dict[str, tuple[str, int, int]]) -> None:
         """Put the index into a mirror's staging: each file as it is, or newly made."""

@@ -44,7 +44,7 @@ from .assets import Assets
 from .i18n import date_formatter
 from .pipeline import (Progress, RenderJob, _check_folders, _no_progress, check_and_plan, content_files,
                        SearchFiles, has_search, parse_content, parse_settings, render_and_commit,
-                       stage_feeds, stage_pages)
+                       stage_feeds, stage_pages, stat_key)
 from .plan import BuildOptions, SitePlan, story_for
 from .search import SearchIndex
 from .sitemaps import NEWS_SITEMAP, news_sitemap
@@ -282,8 +282,7 @@ class PreviewBuild:
         keys = {}
         for path in files:
             try:
-                st = path.stat()
-                keys[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+                keys[path] = stat_key(path.stat())
             except OSError:
                 keys[path] = None          # gone since listed: parsing reports it
         fresh = [p for p in files if p not in self.parsed or self.parsed[p][0] != keys[p]]

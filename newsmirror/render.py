@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -105,8 +106,11 @@ def make_environment(config: Config, compiled: Path | None = None) -> jinja2.Env
     keeping compiled layouts in the folder `compiled` when given."""
     cache = None
     if compiled is not None:
-        compiled.mkdir(parents=True, exist_ok=True)
-        cache = jinja2.FileSystemBytecodeCache(str(compiled))
+        # Jinja checks only its bytecode format and Python's version: another Jinja release
+        # gets a folder of its own
+        folder = compiled / f"jinja-{jinja2.__version__}"
+        folder.mkdir(parents=True, exist_ok=True)
+        cache = jinja2.FileSystemBytecodeCache(str(folder))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(config.layouts_dir)), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True, bytecode_cache=cache)
@@ -241,6 +245,7 @@ def _tainting_test(test: Callable) -> Callable:
     """Return a Jinja test that taints a slotted render when it looks at a slot."""
     from .sharing import TAINT, Flag, Slot, SlotAlternate
 
+    @functools.wraps(test)   # keeps Jinja's pass_environment mark (`is filter`, `is test`)
     def wrapped(value: Any, *args: Any, **kwargs: Any) -> Any:
         for arg in (value, *args):
             if isinstance(arg, (Slot, Flag, SlotAlternate)):
@@ -264,7 +269,8 @@ class SharedRenderer:
         self.config, self.refs = first.config, first.refs
         # Jinja tests (`is none`, `is string`, ...) look at a value without asking it: a test
         # on a slot taints the render like any other use but a truth test
-        self.env = first.env.overlay()
+        # its own compiled layouts: code compiled for these tests differs from the plain environment's
+        self.env = first.env.overlay(bytecode_cache=None)
         self.env.tests = {name: _tainting_test(test) for name, test in first.env.tests.items()}
 
     def render(self, page: Page, targets: list[int]) -> dict[int, bytes]:

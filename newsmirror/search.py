@@ -109,17 +109,47 @@ class SearchIndex:
             files[self._chunk_path(start)] = self._chunk(start)
         return files
 
+    @classmethod
+    def renumbered(cls, docs: tuple[Story, ...], format_date: Callable, postings: dict[str, tuple[array, bytearray]],
+                   moved_to: list[int], changed: list[int]) -> "SearchIndex":
+        """Return the index of `docs` (oldest first) from postings an earlier build kept, whose
+        document n is document moved_to[n] of `docs` (-1: gone; the kept ones in the same
+        order), and `changed` the documents of `docs` that are new or whose story changed.
+
+        A story added to the archive moves every later number up by one, so nearly every shard
+        changes; but the others' postings are moved, not made again from their words (indexing
+        10,000 stories took 1.3 s)."""
+        fresh: dict[str, tuple[array, bytearray]] = {}
+        gone = min(moved_to, default=0) < 0
+        for term, (old, found) in postings.items():
+            if not gone:
+                fresh[term] = (array("I", [moved_to[n] for n in old]), found)
+                continue
+            kept = [i for i, n in enumerate(old) if moved_to[n] >= 0]
+            if kept:
+                fresh[term] = (array("I", [moved_to[old[i]] for i in kept]), bytearray(found[i] for i in kept))
+        index = cls.restore(docs, format_date, fresh)
+        for number in changed:
+            index._apply(number, index._held(number), _masks(docs[number]))
+        index.key = _key(index.count)
+        return index
+
+    def _held(self, number: int) -> dict[str, int]:
+        """Return {term: where it occurs} of document `number` as the postings have it."""
+        held = {}
+        for term, (numbers, found) in self.postings.items():
+            at = bisect_left(numbers, number)
+            if at < len(numbers) and numbers[at] == number:
+                held[term] = found[at]
+        return held
+
     def replace(self, number: int, story: Story, scan: bool = False) -> dict[str, bytes | None] | None:
         """Put `story` in place of document `number`; return the files that changed (None for
         a file no longer there), or None when the index must be made again (it is then
         unusable). With `scan`, what the document held is read from the postings (a restored
         index has no old story), else from the story it replaces."""
         if scan:
-            before = {}
-            for term, (numbers, found) in self.postings.items():
-                at = bisect_left(numbers, number)
-                if at < len(numbers) and numbers[at] == number:
-                    before[term] = found[at]
+            before = self._held(number)
         else:
             before = _masks(self.docs[number])
         self.docs = self.docs[:number] + (story,) + self.docs[number + 1:]
@@ -135,8 +165,24 @@ class SearchIndex:
     def _update(self, number: int, before: dict[str, int], after: dict[str, int],
                 meta: bool) -> dict[str, bytes | None] | None:
         """Change document `number`'s postings from `before` to `after`; return the files that changed."""
-        touched = [t for t in before.keys() | after.keys() if before.get(t) != after.get(t)]
         shards_before = set(self._shards())
+        touched = self._apply(number, before, after)
+        if _key(self.count) != self.key:   # the site crossed SMALL: every shard has a new name
+            self.key = _key(self.count)
+            return None
+        by_shard = self._shards()
+        files: dict[str, bytes | None] = {
+            DATA + name + ".js": self._shard(name, by_shard[name]) if name in by_shard else None
+            for name in sorted({shard_of(t, self.key) for t in touched})}
+        if meta or set(by_shard) != shards_before:   # the count of documents, or the list of shards
+            files[DATA + "meta.js"] = self._meta(by_shard)
+        start = number - number % CHUNK
+        files[self._chunk_path(start)] = self._chunk(start)
+        return files
+
+    def _apply(self, number: int, before: dict[str, int], after: dict[str, int]) -> list[str]:
+        """Change document `number`'s postings from `before` to `after`; return the terms touched."""
+        touched = [t for t in before.keys() | after.keys() if before.get(t) != after.get(t)]
         self.by_shard = None
         for term in touched:
             numbers, found = self.postings.setdefault(term, (array("I"), bytearray()))
@@ -154,18 +200,7 @@ class SearchIndex:
                 self.count -= 1
                 if not numbers:
                     del self.postings[term]
-        if _key(self.count) != self.key:   # the site crossed SMALL: every shard has a new name
-            self.key = _key(self.count)
-            return None
-        by_shard = self._shards()
-        files: dict[str, bytes | None] = {
-            DATA + name + ".js": self._shard(name, by_shard[name]) if name in by_shard else None
-            for name in sorted({shard_of(t, self.key) for t in touched})}
-        if meta or set(by_shard) != shards_before:   # the count of documents, or the list of shards
-            files[DATA + "meta.js"] = self._meta(by_shard)
-        start = number - number % CHUNK
-        files[self._chunk_path(start)] = self._chunk(start)
-        return files
+        return touched
 
     def _shards(self) -> dict[str, list[str]]:
         """Return {shard name: its terms} (kept until the postings change)."""

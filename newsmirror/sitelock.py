@@ -3,9 +3,13 @@
 A newsroom's builds start from a schedule, a publish button and a person at a terminal, and
 two can overlap. Two builds staging into one output/ folder and renaming files into place
 would break each other (one's commit found the other's staged files gone, and stopped half
-way). So a build, and `clean`, hold an exclusive lock on a file in the cache folder; a second
-one says whom it waits for and waits. The kernel drops the lock when its process ends, so a
-killed build never leaves a stale one. Where there are no POSIX locks (Windows), there is no lock."""
+way). So a build, `clean` and `deploy` hold an exclusive lock on a file in the cache folder; a
+second one says whom it waits for and waits.
+
+The lock is a POSIX record lock (lockf), which belongs to the process that took it: the
+processes a build forks do not hold it, so when the build is killed, even with a helper process
+of it still running, the lock goes with it. Where there are no POSIX locks (Windows), or the
+file system refuses them (some network and FUSE mounts), builds are not kept apart."""
 
 from __future__ import annotations
 
@@ -35,25 +39,30 @@ def one_build_at_a_time(cache_dir: Path, waiting: Callable[[str], None] = _tell)
         return
     told = False
     while True:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        f = open(cache_dir / LOCK, "a+", encoding="utf-8")
         try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            f = open(cache_dir / LOCK, "a+", encoding="utf-8")
+        except FileNotFoundError:   # `clean` removed the folder meanwhile
+            continue
+        with f:
             try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except (BlockingIOError, PermissionError):   # held by another process
                 if not told:
                     f.seek(0)
-                    waiting(f"Waiting for another build of this site to finish "
+                    waiting(f"Waiting for another build, clean or deploy of this site to finish "
                             f"(process {f.read().strip() or 'unknown'}) ...")
                     told = True
-                fcntl.flock(f, fcntl.LOCK_EX)
+                fcntl.lockf(f, fcntl.LOCK_EX)
+            except OSError as exc:   # a file system without locks: go on, unguarded
+                waiting(f"warning: cannot lock {cache_dir / LOCK} ({exc.strerror}); "
+                        "builds of this site are not kept from overlapping")
+                yield
+                return
             if os.fstat(f.fileno()).st_nlink == 0:   # `clean` removed the file while this one waited
-                f.close()
                 continue
             f.truncate(0)
             f.write(f"{os.getpid()}\n")
             f.flush()
             yield   # closing the file lets go of the lock
             return
-        finally:
-            f.close()

@@ -160,8 +160,12 @@ def test_edit_rewrites_only_files_whose_bytes_change(site: Path, tmp_path: Path)
 def test_an_edit_that_keeps_the_size_and_mtime_of_a_settled_file_is_still_built(site: Path):
     # a rebuild does not read a content file whose stat is as the last build saw it: an edit
     # by a tool that keeps or restores the mtime (rsync -t, cp -p, touch -r) must still show
+    import pickle
+
     time.sleep(2.5)   # the copied sample settles (see pipeline.SETTLED_NS): the build remembers its files
     assert run_build(site).returncode == 0
+    with open(site / ".cache" / "state-files.pickle", "rb") as f:
+        assert "culture/saltwater-book-fair.md" in pickle.load(f), "the build did not remember the file"
     path = site / "content/culture/saltwater-book-fair.md"
     before = path.stat()
     text = path.read_text(encoding="utf-8")
@@ -204,35 +208,109 @@ def test_a_killed_build_leaves_a_cache_that_builds_correctly(tmp_path: Path):
 
 
 
-def test_two_builds_at_once_take_turns(tmp_path: Path):
-    # a scheduled build and a publish can overlap: the second waits, says so, and both succeed
+def _hold_the_lock(site: Path):
+    """Take the site's build lock as another build would (process id 4242); return its file."""
+    import fcntl
+
+    (site / ".cache").mkdir(exist_ok=True)
+    held = open(site / ".cache" / "lock", "a+", encoding="utf-8")
+    fcntl.lockf(held, fcntl.LOCK_EX)
+    held.truncate(0)
+    held.write("4242\n")
+    held.flush()
+    return held
+
+
+def _start_waiting(site: Path, tmp_path: Path, *args: str) -> tuple[subprocess.Popen, Path]:
+    """Start `build.py *args` on the site; return it, once it says it waits, and its stderr file."""
+    err = tmp_path / f"stderr-{len(list(tmp_path.glob('stderr-*')))}"
+    command = [sys.executable, str(REPO / "build.py"), *args, "--config", str(site / "config.yaml")]
+    with open(err, "w", encoding="utf-8") as sink:
+        process = subprocess.Popen(command, cwd=site, stdout=subprocess.DEVNULL, stderr=sink)
+    deadline = time.monotonic() + 120
+    said = "Waiting for another build, clean or deploy of this site to finish (process 4242)"
+    while said not in err.read_text(encoding="utf-8"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"it did not wait: {err.read_text(encoding='utf-8')}")
+        time.sleep(0.05)
+    return process, err
+
+
+def test_builds_and_clean_wait_for_a_running_build(site: Path, tmp_path: Path):
+    # a scheduled build and a publish can overlap: the second waits, says so, and then builds
+    assert run_build(site).returncode == 0
+    held = _hold_the_lock(site)
+    build, err = _start_waiting(site, tmp_path, "--now", FIXED_NOW)
+    try:
+        time.sleep(1)
+        assert build.poll() is None, "the build did not wait for the lock"
+    finally:
+        held.close()
+    assert build.wait(timeout=600) == 0, err.read_text(encoding="utf-8")
+    assert "Traceback" not in err.read_text(encoding="utf-8")
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+    held = _hold_the_lock(site)
+    clean, err = _start_waiting(site, tmp_path, "clean")
+    try:
+        time.sleep(1)
+        assert clean.poll() is None and (site / "output").is_dir(), "clean did not wait for the lock"
+    finally:
+        held.close()
+    assert clean.wait(timeout=600) == 0, err.read_text(encoding="utf-8")
+    assert not (site / "output").exists() and not (site / ".cache").exists()
+
+
+def test_a_build_killed_alone_leaves_no_lock_behind(tmp_path: Path):
+    # killed by cron's or CI's timeout, the build's process dies and its helper processes may
+    # live on a moment: the next build must not wait for them
     site = copy_sample(tmp_path / "site")
     make_many(site, 400)
+    assert run_build(site).returncode == 0
+    for path in sorted((site / "content/world").glob("bulk-*.md")):
+        path.write_text(path.read_text(encoding="utf-8").replace("Bulk story", "Changed story"), encoding="utf-8")
     command = [sys.executable, str(REPO / "build.py"), "--config", str(site / "config.yaml"), "--now", FIXED_NOW]
-    first = subprocess.Popen(command, cwd=site, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     lock = site / ".cache" / "lock"
     deadline = time.monotonic() + 60
-    while not (lock.is_file() and lock.read_text(encoding="utf-8").strip() == str(first.pid)):
-        assert first.poll() is None and time.monotonic() < deadline, "the first build never took the lock"
+    while lock.read_text(encoding="utf-8").strip() != str(process.pid):
+        assert process.poll() is None and time.monotonic() < deadline, "the build never took the lock"
         time.sleep(0.01)
-    second = run_build(site)
-    out, err = first.communicate(timeout=600)
-    assert first.returncode == 0, err
-    assert second.returncode == 0, second.stderr
-    assert f"Waiting for another build of this site to finish (process {first.pid})" in second.stderr
-    assert "Traceback" not in err + second.stderr
+    time.sleep(0.7)   # the survey of output/ (on the other core) has its result ready by now
+    os.kill(process.pid, signal.SIGKILL)   # the build's process alone, not its process group
+    process.wait()
+    again = subprocess.run(command, cwd=site, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "Waiting" not in again.stderr
     assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
-    # clean waits its turn too, and leaves nothing behind
-    for path in sorted((site / "content/world").glob("bulk-*.md")):   # a rebuild of seconds
-        path.write_text(path.read_text(encoding="utf-8").replace("Bulk story", "Changed story"), encoding="utf-8")
-    first = subprocess.Popen(command, cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not (lock.is_file() and lock.read_text(encoding="utf-8").strip() == str(first.pid)):
-        assert first.poll() is None and time.monotonic() < deadline + 60, "the build never took the lock"
-        time.sleep(0.01)
-    cleaned = run_build(site, "clean")
-    assert first.wait(timeout=600) == 0 and cleaned.returncode == 0, cleaned.stderr
-    assert "Waiting for another build" in cleaned.stderr
-    assert not (site / "output").exists() and not (site / ".cache").exists()
+
+
+def test_helper_processes_make_the_same_site(site: Path, tmp_path: Path, monkeypatch):
+    # a large site makes its feeds, sitemaps and half its manifests in forked processes: the
+    # sample is made large enough for them here, and must come out as a cold build does
+    from datetime import datetime, timezone
+
+    import newsmirror.pipeline as pipeline
+    from newsmirror.config import load_config
+    from newsmirror.plan import BuildOptions
+
+    forked = []
+
+    class Watched(pipeline.Background):
+        def __init__(self, fn, *args, **kwargs):
+            forked.append(fn.__name__)
+            super().__init__(fn, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "PARALLEL_HASH_FROM", 1)
+    monkeypatch.setattr(pipeline, "Background", Watched)
+    options = BuildOptions(datetime(2026, 11, 29, 12, tzinfo=timezone.utc))
+    pipeline.build_site(load_config(site / "config.yaml"), options)
+    path = site / "content/culture/saltwater-book-fair.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    pipeline.build_site(load_config(site / "config.yaml"), options)
+    assert {"mirror_files", "_manifests", "survey_output"} <= set(forked)
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+
 
 def test_a_cache_from_other_code_is_ignored(site: Path, tmp_path: Path):
     import sqlite3

@@ -233,3 +233,53 @@ def test_edits_and_new_stories_in_the_index_give_the_files_of_a_fresh_index():
             before = after
     assert shards, "no edit began or ended a shard file"
     assert unchanged, "every file changed: nothing shows that the rest is left alone"
+
+
+def test_stories_added_to_the_archive_or_removed_renumber_the_kept_postings_as_a_fresh_index_would():
+    """A rebuild after stories were added among older ones, removed, and a few edited: the
+    postings kept by the last build, moved to the new numbers, give the files of a fresh index."""
+    import pickle
+    import random
+    from dataclasses import replace as swap
+    from datetime import datetime, timedelta, timezone
+    from newsmirror.search import SMALL, SearchIndex
+    from newsmirror.views import Section, Story, Term
+
+    rng = random.Random(11)
+    words = [f"{a}{b}" for a in "abcdefghij" for b in ("alpha", "beta", "gamma", "delta", "omega")]
+    sections = [Section(k, k.title(), k + "/") for k in ("news", "sport")]
+
+    def story(n: float, name: str) -> Story:
+        return Story(title=" ".join(rng.sample(words, 3)), path=f"s/{name}/", updated=None, section=sections[0],
+                     date=datetime(2026, 1, 1, tzinfo=timezone.utc) - timedelta(hours=n), slug=name,
+                     summary=" ".join(rng.sample(words, 5)), tags=(Term(rng.choice(words), "t/"),), authors=(),
+                     image=None, body="", reading_minutes=1, draft=False, scheduled=False, language="en",
+                     direction="ltr", layout="article", source=f"{name}.md", line=1, aliases=(), featured=False,
+                     search_words=" ".join(rng.sample(words, 12)))
+
+    def fmt(moment):
+        return moment.date().isoformat()
+
+    def keys(stories):   # as a build's search inputs: (content file, its key), oldest first
+        return [(s.source, repr((s.title, s.search_words))) for s in reversed(stories)]
+
+    for count in (120, SMALL // 16 + 50):
+        stories = tuple(story(n, str(n)) for n in range(count))   # newest first
+        for step in range(6):
+            old, postings = keys(stories), pickle.loads(pickle.dumps(SearchIndex(stories, fmt).postings))
+            changed = list(stories)
+            for _ in range(rng.randint(1, 3)):   # added among older stories
+                changed.append(story(rng.uniform(0, count), f"added-{step}-{rng.randrange(10**6)}"))
+            for _ in range(rng.randint(0, 2)):   # removed
+                changed.pop(rng.randrange(len(changed)))
+            if step % 2:   # edited in place
+                at = rng.randrange(len(changed))
+                changed[at] = swap(changed[at], search_words=" ".join(rng.sample(words, 10)))
+            stories = tuple(sorted(changed, key=lambda s: s.date, reverse=True))
+            new = keys(stories)
+            position = {source: number for number, (source, _) in enumerate(new)}
+            moved_to = [position.get(source, -1) for source, _ in old]
+            was = dict(old)
+            edited = [n for n, (source, key) in enumerate(new) if was.get(source) != key]
+            index = SearchIndex.renumbered(tuple(reversed(stories)), fmt, postings, moved_to, edited)
+            assert index.files() == SearchIndex(stories, fmt).files()
