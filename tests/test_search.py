@@ -177,6 +177,22 @@ def test_an_edit_updates_the_index_and_no_change_leaves_it_untouched(tmp_path: P
     assert {k: v[0] for k, v in snapshot(cold).items()} == {k: v[0] for k, v in after.items()}
 
 
+WORDS = [f"{a}{b}" for a in "abcdefghij" for b in ("alpha", "beta", "gamma", "delta", "omega")]
+
+
+def random_story(rng, hours: float, name: str, section):
+    """Return a Story of random words from WORDS, `hours` before the new year, named `name`."""
+    from datetime import datetime, timedelta, timezone
+    from newsmirror.views import Story, Term
+
+    return Story(title=" ".join(rng.sample(WORDS, 3)), path=f"s/{name}/", updated=None, section=section,
+                 date=datetime(2026, 1, 1, tzinfo=timezone.utc) - timedelta(hours=hours), slug=name,
+                 summary=" ".join(rng.sample(WORDS, 5)), tags=(Term(rng.choice(WORDS), "t/"),), authors=(),
+                 image=None, body="", reading_minutes=1, draft=False, scheduled=False, language="en",
+                 direction="ltr", layout="article", source=f"{name}.md", line=1, aliases=(), featured=False,
+                 search_words=" ".join(rng.sample(WORDS, 12)))
+
+
 def test_edits_and_new_stories_in_the_index_give_the_files_of_a_fresh_index():
     """The preview's in-place edit and a rebuild's kept postings: SearchIndex.replace (an edited
     story) and append (a story newer than all, published) return exactly the files that differ
@@ -184,21 +200,15 @@ def test_edits_and_new_stories_in_the_index_give_the_files_of_a_fresh_index():
     import pickle
     import random
     from dataclasses import replace as swap
-    from datetime import datetime, timedelta, timezone
     from newsmirror.search import SMALL, SearchIndex
-    from newsmirror.views import Section, Story, Term
+    from newsmirror.views import Section, Story
 
     rng = random.Random(7)
-    words = [f"{a}{b}" for a in "abcdefghij" for b in ("alpha", "beta", "gamma", "delta", "omega")]
+    words = WORDS
     sections = [Section(k, k.title(), k + "/") for k in ("news", "sport")]
 
     def story(n: int) -> Story:
-        return Story(title=" ".join(rng.sample(words, 3)), path=f"s/{n}/", date=datetime(2026, 1, 1, tzinfo=timezone.utc)
-                     - timedelta(hours=n), updated=None, section=sections[n % 2], slug=str(n),
-                     summary=" ".join(rng.sample(words, 5)), tags=(Term(rng.choice(words), "t/"),), authors=(),
-                     image=None, body="", reading_minutes=1, draft=False, scheduled=False, language="en",
-                     direction="ltr", layout="article", source=f"{n}.md", line=1, aliases=(), featured=False,
-                     search_words=" ".join(rng.sample(words, 12)))
+        return random_story(rng, n, str(n), sections[n % 2])
 
     def fmt(moment):
         return moment.date().isoformat()
@@ -241,21 +251,15 @@ def test_stories_added_to_the_archive_or_removed_renumber_the_kept_postings_as_a
     import pickle
     import random
     from dataclasses import replace as swap
-    from datetime import datetime, timedelta, timezone
     from newsmirror.search import SMALL, SearchIndex
-    from newsmirror.views import Section, Story, Term
+    from newsmirror.views import Section, Story
 
     rng = random.Random(11)
-    words = [f"{a}{b}" for a in "abcdefghij" for b in ("alpha", "beta", "gamma", "delta", "omega")]
-    sections = [Section(k, k.title(), k + "/") for k in ("news", "sport")]
+    words = WORDS
+    section = Section("news", "News", "news/")
 
     def story(n: float, name: str) -> Story:
-        return Story(title=" ".join(rng.sample(words, 3)), path=f"s/{name}/", updated=None, section=sections[0],
-                     date=datetime(2026, 1, 1, tzinfo=timezone.utc) - timedelta(hours=n), slug=name,
-                     summary=" ".join(rng.sample(words, 5)), tags=(Term(rng.choice(words), "t/"),), authors=(),
-                     image=None, body="", reading_minutes=1, draft=False, scheduled=False, language="en",
-                     direction="ltr", layout="article", source=f"{name}.md", line=1, aliases=(), featured=False,
-                     search_words=" ".join(rng.sample(words, 12)))
+        return random_story(rng, n, name, section)
 
     def fmt(moment):
         return moment.date().isoformat()
