@@ -8,8 +8,11 @@ pickled, and hands back its result when the build reaches the point that needs i
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 import traceback
 from functools import partial
 from typing import Any, Callable
@@ -90,11 +93,30 @@ def _outcome(call: Callable[[], Any]) -> tuple[bool, Any]:
         return False, traceback.format_exc()
 
 
+def as_helper() -> None:
+    """Run first in every process a build forks (background jobs, parse and render workers):
+    the process ends with the build, and leaves the build's objects to it (see collector.py)."""
+    _end_with_parent()
+    collector.in_forked_process()
+
+
+def _end_with_parent() -> None:
+    """Have the kernel end this process when the build that forked it dies (Linux only): a
+    worker orphaned by a killed build (a cron or CI timeout, `kill PID`) otherwise waits for
+    work for ever, holding its memory."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))   # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):   # no libc to ask: the helper outlives a killed build
+        pass
+
+
 def _run(receiver, sender, call: Callable[[], Any]) -> None:
     # the copy of the receiving end this process inherited is closed: if the build is killed,
     # sending fails (broken pipe) and this process ends, instead of waiting for a reader forever
     receiver.close()
-    collector.in_forked_process()
+    as_helper()
     try:
         sender.send(_outcome(call))
     except OSError:   # a broken pipe: nobody is left to read it

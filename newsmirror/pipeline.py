@@ -18,7 +18,7 @@ import babel
 
 from .articles import Article, ParseSettings, Parsed, parse_file
 from .assets import Assets, fingerprint_assets
-from .background import Background
+from .background import Background, as_helper
 from . import collector
 from .cache import (BuildCache, content_key, digest, files_fingerprint, package_fingerprint,
                     signature, story_digests)
@@ -441,7 +441,7 @@ def _parse_files(files: list[Path], settings: ParseSettings, progress: Progress)
         return out
     chunk = max(16, len(files) // (workers * 8))
     with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
-                             initializer=collector.in_forked_process) as pool:
+                             initializer=as_helper) as pool:
         out = []
         for index, item in enumerate(pool.map(parse_file, files, [settings] * len(files),
                                               chunksize=chunk), 1):
@@ -609,7 +609,7 @@ _WORKER_JOB: list[RenderJob] = []   # the job of a worker process, set once when
 
 
 def _start_worker(job: RenderJob) -> None:
-    collector.in_forked_process()
+    as_helper()
     _WORKER_JOB.append(job)
 
 

@@ -279,10 +279,28 @@ def test_a_build_killed_alone_leaves_no_lock_behind(tmp_path: Path):
     time.sleep(0.7)   # the survey of output/ (on the other core) has its result ready by now
     os.kill(process.pid, signal.SIGKILL)   # the build's process alone, not its process group
     process.wait()
+    # its helper processes (parse workers, the survey) end with it instead of waiting for ever
+    deadline = time.monotonic() + 20
+    while _processes_running(str(site / "config.yaml")):
+        assert time.monotonic() < deadline, f"left running: {_processes_running(str(site / 'config.yaml'))}"
+        time.sleep(0.1)
     again = subprocess.run(command, cwd=site, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "Waiting" not in again.stderr
     assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+
+
+def _processes_running(text: str) -> list[int]:
+    """Return the ids of live processes whose command line holds `text` (Linux's /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_bytes().decode("utf-8", "replace") \
+                    and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                found.append(int(entry.name))
+        except OSError:   # ended meanwhile
+            pass
+    return found
 
 
 def test_helper_processes_make_the_same_site(site: Path, tmp_path: Path, monkeypatch):
