@@ -245,7 +245,9 @@ class Rsync:
         self.dest = target.to if target.to.endswith("/") else target.to + "/"
 
     def _run(self, options: list[str], source: Path, stdin: bytes | None = None) -> str:
-        command = ["rsync", "-rt", "--mkpath", "--out-format=%i|%n", *options]
+        # mtimes compared to the nanosecond (rsync's default is whole seconds): two builds in one
+        # second change a date or a count in a file, not its size, and the file was skipped
+        command = ["rsync", "-rt", "--modify-window=-1", "--mkpath", "--out-format=%i|%n", *options]
         if self.target.rsh:
             command += ["--rsh", self.target.rsh]
         command += [f"{source}/", self.dest]

@@ -362,13 +362,13 @@ def _settings_key(config: Config, settings: ParseSettings) -> str:
 
 
 FILE_STATS = "files"   # the cache state: {content file: (its stat_key, the SHA-256 of its bytes)}
+SETTLED_NS = 2_000_000_000   # a file changed this close to the build that saw it is read again
 
 
 def stat_key(stat: os.stat_result) -> tuple[int, int, int, int, int]:
     """Return what tells a file's versions apart without reading it: size, mtime, ctime (which
     no tool can set back), inode and device."""
     return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev
-SETTLED_NS = 2_000_000_000   # a file changed this close to the build that saw it is read again
 
 
 def content_keys(config: Config, files: list[Path], cache: BuildCache | None = None) -> list[str]:
