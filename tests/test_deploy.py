@@ -80,6 +80,16 @@ def target_for(kind: str, tmp_path: Path, request) -> tuple[str, Path]:
     return f"{{to: 'root@127.0.0.1:{folder}/', rsh: '{rsh}'}}", folder
 
 
+def built_with_target(kind: str, tmp_path: Path, request) -> tuple[Path, Path, Path]:
+    """Return (site, the folder its deploy target fills, the primary mirror's output) of a built
+    copy of the sample whose primary mirror deploys to a `kind` target."""
+    site = copy_sample(tmp_path / "site")
+    value, target = target_for(kind, tmp_path, request)
+    set_target(site, value)
+    assert run_build(site).returncode == 0
+    return site, target, site / "output" / PRIMARY
+
+
 def files_of(folder: Path) -> dict[str, bytes]:
     return {rel: data for rel, (data, _) in snapshot(folder).items()}
 
@@ -92,11 +102,7 @@ def would_send(result: subprocess.CompletedProcess) -> set[str]:
 
 @pytest.mark.parametrize("kind", ["folder", "rsync-over-ssh"])
 def test_deploy_sends_only_what_changed_and_removes_what_is_gone(kind: str, tmp_path: Path, request):
-    site = copy_sample(tmp_path / "site")
-    value, target = target_for(kind, tmp_path, request)
-    set_target(site, value)
-    assert run_build(site).returncode == 0
-    built = site / "output" / PRIMARY
+    site, target, built = built_with_target(kind, tmp_path, request)
 
     first = deploy(site)
     assert first.returncode == 0, first.stderr
@@ -258,12 +264,8 @@ def test_a_dry_run_changes_nothing_even_an_mtime(tmp_path: Path):
 def test_a_change_that_keeps_a_files_size_within_one_second_is_sent(kind: str, tmp_path: Path, request):
     # two builds within a second: a date or a count in a file changes and its size does not
     # (rsync compares whole seconds by default, and skipped such a file)
-    site = copy_sample(tmp_path / "site")
-    value, target = target_for(kind, tmp_path, request)
-    set_target(site, value)
-    assert run_build(site).returncode == 0
+    site, target, built = built_with_target(kind, tmp_path, request)
     assert deploy(site).returncode == 0, "first deploy"
-    built = site / "output" / PRIMARY
     before = snapshot(built)
     new_article(site)
     assert run_build(site).returncode == 0
