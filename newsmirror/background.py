@@ -2,9 +2,9 @@
 
 A rebuild after one edit is a single process that walks the whole site several times (the
 output's files, the plan, the fingerprints, the feeds and sitemaps, the manifests); the second
-core would sit idle. A `Background` job
-runs one such walk in a forked process, which inherits what it needs instead of receiving it
-pickled, and hands back its result when the build reaches the point that needs it."""
+core would sit idle. A `Background` job runs one such walk in a forked process, which inherits
+what it needs instead of receiving it pickled, and hands back its result when the build
+reaches the point that needs it."""
 
 from __future__ import annotations
 

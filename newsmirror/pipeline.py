@@ -33,7 +33,7 @@ from .manifest import MANIFEST, SIGNATURE, SigningError, file_sha256, manifest_b
 from .plan import BuildOptions, SitePlan, plan_site
 from .related import RelatedLists
 from .render import Renderer, SharedRenderer, TemplateProblem, make_environment
-from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, SearchIndex
+from .search import DATA as SEARCH_DATA, SCRIPT as SEARCH_SCRIPT, SearchIndex, renumbering
 from .sitelock import one_build_at_a_time
 from .sitemaps import (NEWS_SITEMAP, cname, mirrors_json, news_sitemap, robots_txt, sitemap_files,
                        sitemap_pages)
@@ -591,15 +591,16 @@ def stage_pages(job: RenderJob, indexes: list[int], staging: Staging) -> list[Pr
     return list(result.problems)
 
 
-def _untouched(path: str, recorded: tuple[str, int, int] | None, fingerprint: str,
-               survey: Survey | None = None, rel: str = "") -> bool:
-    """Return whether the file (`rel` in its folder's `survey`, if any) came from `fingerprint`, untouched."""
+def _untouched(folder: str, rel: str, recorded: tuple[str, int, int] | None, fingerprint: str | None,
+               survey: Survey | None) -> bool:
+    """Return whether the file `rel` of `folder` came from `fingerprint`, untouched (as its
+    folder's `survey` says, if there is one; else as its stat says)."""
     if recorded is None or recorded[0] != fingerprint:
         return False
     if survey is not None:   # the survey compared every recorded file with its record
         return rel not in survey.moved
     try:
-        stat = os.stat(path)
+        stat = os.stat(f"{folder}/{rel}")
     except OSError:
         return False
     return (stat.st_size, stat.st_mtime_ns) == (recorded[1], recorded[2])
@@ -631,11 +632,9 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
             staging.record(mirror.host, rel, False)
     prior = {m.host: cache.outputs(m.host, key) for m, key in zip(mirrors, mirror_keys(mirrors))} \
         if cache is not None else {}
-    # per mirror: host, recorded rows, files not as recorded (None: look at each file)
-    folders = []
-    for mirror in mirrors:
-        survey = staging.present(mirror.host)
-        folders.append((mirror.host, prior.get(mirror.host, {}), None if survey is None else survey.moved))
+    # per mirror: host, its folder, recorded rows, survey (None: look at each file)
+    folders = [(m.host, f"{config.output_dir}/{m.host}", prior.get(m.host, {}), staging.present(m.host))
+               for m in mirrors]
     tasks: list[tuple[int, list[int]]] = []   # (page index, the mirrors it is rendered for)
     for index, page in enumerate(plan.pages):
         output = page.output   # a property: worked out once here, not once per mirror
@@ -643,12 +642,10 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
             continue
         fingerprint = fingerprints[index] if fingerprints else None
         targets = []
-        for target, (host, recorded, moved) in enumerate(folders):
+        for target, (host, folder, recorded, survey) in enumerate(folders):
             # a page made from exactly these inputs, whose file nobody touched since, is done
             row = recorded.get(output)
-            if row is not None and row[0] == fingerprint and (
-                    output not in moved if moved is not None
-                    else _untouched(f"{config.output_dir}/{host}/{output}", row, fingerprint)):
+            if _untouched(folder, output, row, fingerprint, survey):
                 staging.record(host, output, False)
                 staging.stats[(host, output)] = (row[1], row[2])
             else:
@@ -801,16 +798,10 @@ class SearchFiles:
         """Return the index made from the last build's postings when its stories are this
         build's with some added (to the archive too) or removed, and a few edited, in the
         same order; else None."""
-        position = {source: number for number, (source, _) in enumerate(self.keys)}
-        moved_to = [position.get(source, -1) for source, _ in state[1]]
-        kept = [n for n in moved_to if n >= 0]
-        if any(later <= earlier for earlier, later in zip(kept, kept[1:])):
-            return None   # a story moved among the others (its date changed)
-        was = dict(state[1])
-        changed = [number for number, (source, key) in enumerate(self.keys) if was.get(source) != key]
-        if len(changed) > self.RENUMBER_LIMIT:
+        found = renumbering(state[1], self.keys)
+        if found is None or len(found[1]) > self.RENUMBER_LIMIT:
             return None
-        return SearchIndex.renumbered(docs, fmt, state[2], moved_to, changed)
+        return SearchIndex.renumbered(docs, fmt, state[2], *found)
 
     def stage(self, staging: Staging, host: str, recorded: dict[str, tuple[str, int, int]]) -> None:
         """Put the index into a mirror's staging: each file as it is, or newly made."""
@@ -818,11 +809,10 @@ class SearchFiles:
             return
         if self.prints is None:
             self._prepare()
-        root, present = self.config.output_dir / host, staging.present(host)
+        root, present = f"{self.config.output_dir}/{host}", staging.present(host)
         for rel, fingerprint in sorted(self.prints.items()):
             entry = recorded.get(rel)
-            if fingerprint is not None and entry is not None and _untouched(root / rel, entry, fingerprint,
-                                                                            present, rel):
+            if _untouched(root, rel, entry, fingerprint, present):
                 staging.record(host, rel, False)
                 staging.stats[(host, rel)] = (entry[1], entry[2])
             else:

@@ -230,6 +230,21 @@ class SearchIndex:
                        [_document(s, self.format_date) for s in self.docs[start:start + CHUNK]])
 
 
+def renumbering(before: list[tuple[str, str]], after: list[tuple[str, str]]
+                ) -> tuple[list[int], list[int]] | None:
+    """Given the (content file, key) of each document of an index (oldest first) and of the
+    stories it is to hold now, return what SearchIndex.renumbered takes: the new number of each
+    old document (-1: gone), and the new documents that are new or whose key changed; None when
+    a kept story moved among the others (its date changed), which renumbering cannot follow."""
+    position = {source: number for number, (source, _) in enumerate(after)}
+    moved_to = [position.get(source, -1) for source, _ in before]
+    kept = [n for n in moved_to if n >= 0]
+    if any(later <= earlier for earlier, later in zip(kept, kept[1:])):
+        return None
+    was = dict(before)
+    return moved_to, [number for number, (source, key) in enumerate(after) if was.get(source) != key]
+
+
 def _masks(story: Story) -> dict[str, int]:
     """Return {term: where it occurs} for one story."""
     # the body's words come from parsing (cached with it); a story made otherwise is read here

@@ -251,7 +251,7 @@ def test_stories_added_to_the_archive_or_removed_renumber_the_kept_postings_as_a
     import pickle
     import random
     from dataclasses import replace as swap
-    from newsmirror.search import SMALL, SearchIndex
+    from newsmirror.search import SMALL, SearchIndex, renumbering
     from newsmirror.views import Section, Story
 
     rng = random.Random(11)
@@ -280,10 +280,16 @@ def test_stories_added_to_the_archive_or_removed_renumber_the_kept_postings_as_a
                 at = rng.randrange(len(changed))
                 changed[at] = swap(changed[at], search_words=" ".join(rng.sample(words, 10)))
             stories = tuple(sorted(changed, key=lambda s: s.date, reverse=True))
-            new = keys(stories)
-            position = {source: number for number, (source, _) in enumerate(new)}
-            moved_to = [position.get(source, -1) for source, _ in old]
-            was = dict(old)
-            edited = [n for n, (source, key) in enumerate(new) if was.get(source) != key]
-            index = SearchIndex.renumbered(tuple(reversed(stories)), fmt, postings, moved_to, edited)
+            found = renumbering(old, keys(stories))
+            assert found is not None, "the kept stories keep their order"
+            index = SearchIndex.renumbered(tuple(reversed(stories)), fmt, postings, *found)
             assert index.files() == SearchIndex(stories, fmt).files()
+
+
+def test_renumbering_refuses_a_story_that_moved_among_the_others():
+    from newsmirror.search import renumbering
+
+    before = [("a.md", "1"), ("b.md", "2"), ("c.md", "3")]
+    assert renumbering(before, [("a.md", "1"), ("x.md", "9"), ("b.md", "2"), ("c.md", "4")]) == ([0, 2, 3], [1, 3])
+    assert renumbering(before, [("a.md", "1"), ("c.md", "3")]) == ([0, -1, 1], [])
+    assert renumbering(before, [("b.md", "2"), ("a.md", "1"), ("c.md", "3")]) is None   # a's date changed
