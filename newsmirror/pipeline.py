@@ -530,7 +530,7 @@ class RenderJob:
         self.targets = [(m.host, config.output_dir / m.host, r) for m, r in zip(mirrors, renderers)]
         self.shared = SharedRenderer(renderers)
         self.sharing = len(mirrors) > 1
-        self.seen_dirs: dict[str, bool] = {}
+        self.seen_dirs: dict = {}   # folder checks, see stage_file
 
     def render(self, index: int, targets: list[int]) -> dict[int, bytes]:
         """Return the page's bytes for each target mirror."""

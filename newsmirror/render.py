@@ -272,10 +272,14 @@ class SharedRenderer:
         # its own compiled layouts: code compiled for these tests differs from the plain environment's
         self.env = first.env.overlay(bytecode_cache=None)
         self.env.tests = {name: _tainting_test(test) for name, test in first.env.tests.items()}
+        # what each mirror's slots test as, and the values of the slots that are the same on
+        # every page: worked out once, not once per page
+        self.truths = [self._truths(t) for t in range(len(renderers))]
+        self.fixed = [self._fixed_values(t) for t in range(len(renderers))]
 
     def render(self, page: Page, targets: list[int]) -> dict[int, bytes]:
         """Return {target: HTML} for the page on each target mirror (indexes into renderers)."""
-        from .sharing import groups_for, substitute
+        from .sharing import fill, groups_for, split
 
         out: dict[int, bytes] = {}
         if page.kind == "404" or len(targets) < 2:
@@ -290,36 +294,45 @@ class SharedRenderer:
                 head = members[0]
                 log: list = []
                 try:
-                    html = self._render_slotted(page, head, log)
+                    pieces = split(self._render_slotted(page, head, log))
                 except Exception:  # noqa: BLE001 - the mirror-by-mirror render reports any real error
-                    html, log = None, [("taint", None)]
-                group = groups_for(log, lambda t: self._truths(page, t), members) if html else None
+                    pieces, log = None, [("taint", None)]
+                group = groups_for(log, self.truths.__getitem__, members) if pieces is not None else None
                 if not group:
                     out.update((t, self.renderers[t].render(page)) for t in members)
                     break
                 for t in group:
-                    text = substitute(html, self._values(page, t))
-                    out[t] = text.encode("utf-8") if text is not None else self.renderers[t].render(page)
+                    out[t] = fill(pieces, self._values(page, t)).encode("utf-8")
                 members = [t for t in members if t not in group]
         return out
 
-    def _values(self, page: Page, t: int) -> list[str]:
-        """Return the text each slot stands for on mirror t (escaped as the template shows it)."""
+    def _fixed_values(self, t: int) -> list[str]:
+        """Return the text each slot stands for on mirror t (escaped as the template shows it),
+        with the page's own slots (the onion and canonical URLs) left empty: see _values."""
         from .sharing import escaped, quoted
 
         r = self.renderers[t]
         m = r.mirror
-        onion = r.onion.absolute(page.path) if r.onion and not m.is_onion else None
-        target = page.target if page.target is not None else page.path
         values = [escaped(m.url), escaped(m.host), escaped(m.label), escaped(m.banner), str(Markup(m.head_html)),
-                  escaped(onion), escaped(r.canonical_mirror.absolute(target)), quoted(m.url), "", "",
-                  escaped(r.canonical_mirror.url), str(onion_meta(onion))]
+                  "", "", quoted(m.url), "", "", escaped(r.canonical_mirror.url), ""]
         for alt in r.alternates:
             values += [escaped(alt.url), escaped(alt.host), escaped(alt.label), "", ""]
         return values
 
-    def _truths(self, page: Page, t: int) -> list[bool]:
-        """Return how each slot tests on mirror t."""
+    def _values(self, page: Page, t: int) -> list[str]:
+        """Return the text each slot stands for on mirror t for this page."""
+        from .sharing import escaped
+
+        r = self.renderers[t]
+        onion = r.onion.absolute(page.path) if r.onion and not r.mirror.is_onion else None
+        target = page.target if page.target is not None else page.path
+        values = self.fixed[t].copy()
+        values[5], values[6], values[11] = (escaped(onion), escaped(r.canonical_mirror.absolute(target)),
+                                            str(onion_meta(onion)))
+        return values
+
+    def _truths(self, t: int) -> list[bool]:
+        """Return how each slot tests on mirror t (the same on every page)."""
         r = self.renderers[t]
         m = r.mirror
         onion = bool(r.onion and not m.is_onion)
@@ -334,7 +347,7 @@ class SharedRenderer:
         from .sharing import Flag, Slot, SlotAlternate
 
         r = self.renderers[t]
-        truths = self._truths(page, t)
+        truths = self.truths[t]
 
         def slot(number: int) -> Slot:
             return Slot(number, truths[number], log)

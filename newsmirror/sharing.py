@@ -99,13 +99,37 @@ class SlotAlternate:
         return self.url + site_path.lstrip("/")
 
 
+def split(html: str) -> tuple[list[str], list[int]] | None:
+    """Return a slotted render as its texts and, between them, the numbers of its slots; None if
+    any marker was changed by a filter (then the page is rendered for each mirror on its own).
+
+    Split once, a render costs one join per mirror. Only the texts are searched for a changed
+    marker: a mirror's values come from its config and hold none."""
+    parts = _MARK.split(html)
+    texts = parts[0::2]
+    if len(texts) > 1:
+        rest = "".join(texts)
+        if any(mark in rest for mark in _MANGLED):
+            return None
+    elif any(mark in html for mark in _MANGLED):
+        return None
+    return texts, [int(n) for n in parts[1::2]]
+
+
+def fill(pieces: tuple[list[str], list[int]], values: list[str]) -> str:
+    """Return a split render (see split) with each slot replaced by this mirror's value."""
+    texts, numbers = pieces
+    out: list[str | None] = [None] * (2 * len(numbers) + 1)
+    out[0::2] = texts
+    out[1::2] = [values[n] for n in numbers]
+    return "".join(out)   # type: ignore[arg-type]
+
+
 def substitute(html: str, values: list[str]) -> str | None:
     """Return the render with each marker replaced by this mirror's value, or None if any
     marker was changed by a filter (then the page is rendered for the mirror on its own)."""
-    out = _MARK.sub(lambda m: values[int(m.group(1))], html)
-    if any(mark in out for mark in _MANGLED):
-        return None
-    return out
+    pieces = split(html)
+    return fill(pieces, values) if pieces is not None else None
 
 
 def escaped(text: str | None) -> str:
@@ -126,4 +150,4 @@ def groups_for(log: list, truths: Callable[[int], list[bool]], members: list[int
     return [m for m in members if all(truths(m)[number] == truth for number, truth in tests.items())]
 
 
-__all__ = ["Slot", "Flag", "SlotAlternate", "substitute", "escaped", "quoted", "groups_for", "Markup"]
+__all__ = ["Slot", "Flag", "SlotAlternate", "split", "fill", "substitute", "escaped", "quoted", "groups_for", "Markup"]

@@ -309,3 +309,40 @@ def test_immutable_patterns_cover_hashed_files_by_folder_unless_another_file_is_
         "css/*", "fonts/sans/x.1a2b3c4d.woff2", "images/logo.1a2b3c4d.svg", "images/photos/a.1a2b3c4d.jpg",
         "top.1a2b3c4d.js"]
     assert immutable_patterns([], others) == []
+
+
+def test_folders_are_resolved_as_realpath_resolves_them(tmp_path):
+    """The writer resolves each output folder once, building on its parent's resolution; it must
+    agree with os.path.realpath however symlinks, '.' and '..' are arranged."""
+    from newsmirror.writer import _real
+
+    root = tmp_path / "out" / "h"
+    (root / "a/b/c").mkdir(parents=True)
+    (tmp_path / "elsewhere/d").mkdir(parents=True)
+    (root / "link-in").symlink_to(root / "a/b", target_is_directory=True)
+    (root / "a/link-out").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (root / "a/b/up").symlink_to("../..", target_is_directory=True)
+    (root / "loop").symlink_to(root / "loop")
+    parents = ["", "a", "a/b/c", "link-in", "link-in/c", "a/link-out", "a/link-out/d", "a/link-out/d/new",
+               "a/b/up", "a/b/up/a/b/c", "a/./b", "a/b/../b/c", "link-in/..", "link-in/../../..", "new/x",
+               "loop", "loop/x"]
+    seen: dict = {}
+    for parent in parents + parents[::-1]:   # in any order, with and without what was seen before
+        assert _real(str(root), parent, seen) == os.path.realpath(os.path.join(root, parent)), parent
+
+
+def test_a_page_whose_folder_leads_out_of_the_mirror_folder_is_refused(tmp_path):
+    from newsmirror.writer import stage_file
+
+    staging = Staging(tmp_path / "out", ["h"])
+    root = tmp_path / "out" / "h"
+    (root / "politics").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (root / "politics/2026").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    seen: dict = {}
+    assert stage_file(staging.places, root, "h", "politics/index.html", b"1", seen)
+    with pytest.raises(ValueError, match="leaves"):
+        stage_file(staging.places, root, "h", "politics/2026/11/index.html", b"1", seen)
+    with pytest.raises(ValueError, match="leaves"):
+        stage_file(staging.places, root, "h", "politics/../../x.html", b"1", seen)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
