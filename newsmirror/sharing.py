@@ -7,8 +7,8 @@ copy is the render with its own values substituted, which costs far less than re
 It is exact, not hopeful: a slot reports every use a template makes of it. Testing a slot's
 truth (`{% if mirror.banner %}`) is recorded, and only mirrors for which every recorded test
 comes out the same share the render; any other use (comparing, measuring, slicing, changing
-case, encoding) taints the render, and every mirror is then rendered on its own. A substituted
-page that still holds a slot marker in any form is thrown away the same way."""
+case, encoding) taints the render, and every mirror is then rendered on its own. So is a render
+whose text outside its markers holds a marker in any form (a filter encoded one)."""
 
 from __future__ import annotations
 
