@@ -262,7 +262,7 @@ def stage_file(places: StagingPlaces, root: Path, host: str, rel: str, data: byt
     Returns whether the file changed. `seen_dirs` caches folder checks and creations (a site
     has a folder per article, and resolving or creating each twice is most of the I/O)."""
     parent, _, name = rel.rpartition("/")
-    if not _inside(root, parent, seen_dirs) or name in ("", ".", ".."):
+    if rel.startswith("/") or not _inside(root, parent, seen_dirs) or name in ("", ".", ".."):
         raise ValueError(f"output path {rel!r} leaves {root}")  # plan and config prevent this
     if _same_bytes(f"{root}/{rel}", data):
         return False
@@ -298,7 +298,7 @@ def _real(root: str, parent: str, seen_dirs: dict) -> str:
         base = _real(root, up, seen_dirs)
         if name in ("", "."):
             real = base
-        elif name == ".." :
+        elif name == "..":
             real = os.path.dirname(base)
         else:
             joined = os.path.join(base, name)

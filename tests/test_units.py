@@ -345,4 +345,7 @@ def test_a_page_whose_folder_leads_out_of_the_mirror_folder_is_refused(tmp_path)
         stage_file(staging.places, root, "h", "politics/2026/11/index.html", b"1", seen)
     with pytest.raises(ValueError, match="leaves"):
         stage_file(staging.places, root, "h", "politics/../../x.html", b"1", seen)
+    for absolute in (f"{tmp_path}/elsewhere/x.html", "/index.html"):   # os.path.join would drop the root
+        with pytest.raises(ValueError, match="leaves"):
+            stage_file(staging.places, root, "h", absolute, b"1", seen)
     assert list((tmp_path / "elsewhere").iterdir()) == []
