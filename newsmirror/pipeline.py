@@ -669,7 +669,12 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
                                    initargs=(job,))
         size = max(20, len(tasks) // (workers * 6))
         results = pool.map(_run_in_worker, [tasks[i:i + size] for i in range(0, len(tasks), size)])
+    search = search or SearchFiles(config, plan)
     try:
+        if pool is not None:
+            # this process waits for the workers: it makes the search index meanwhile instead
+            # of after them (3.5 s of a 10,000-article cold build, on the core a worker waits for)
+            search.prepare()
         done = 0
         for result in results:
             for index, target, changed, sha, size in result.files:
@@ -682,7 +687,6 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
             pool.shutdown(cancel_futures=True)
     if problems:
         return problems[:51]
-    search = search or SearchFiles(config, plan)
     for mirror, files in zip(mirrors, extras.result() if extras is not None else
                              mirror_files(config, plan, mirrors, static)):
         for rel, data in files:
@@ -803,12 +807,16 @@ class SearchFiles:
             return None
         return SearchIndex.renumbered(docs, fmt, state[2], *found)
 
+    def prepare(self) -> None:
+        """Make the index (or find it kept) now, if the site has one and it is not made yet."""
+        if self.prints is None and has_search(self.plan):
+            self._prepare()
+
     def stage(self, staging: Staging, host: str, recorded: dict[str, tuple[str, int, int]]) -> None:
         """Put the index into a mirror's staging: each file as it is, or newly made."""
         if not has_search(self.plan):
             return
-        if self.prints is None:
-            self._prepare()
+        self.prepare()
         root, present = f"{self.config.output_dir}/{host}", staging.present(host)
         for rel, fingerprint in sorted(self.prints.items()):
             entry = recorded.get(rel)
