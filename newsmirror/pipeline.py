@@ -658,6 +658,7 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         job.sharing = False   # a few pages (an edit): rendering each mirror alone costs less than checking
     else:
         job.verify_sharing(tasks)
+    search = search or SearchFiles(config, plan)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
     if copies < PARALLEL_RENDER_FROM or workers < 2:
@@ -669,7 +670,6 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
                                    initargs=(job,))
         size = max(20, len(tasks) // (workers * 6))
         results = pool.map(_run_in_worker, [tasks[i:i + size] for i in range(0, len(tasks), size)])
-    search = search or SearchFiles(config, plan)
     try:
         if pool is not None:
             # this process waits for the workers: it makes the search index meanwhile instead

@@ -129,8 +129,9 @@ class SearchIndex:
             if kept:
                 fresh[term] = (array("I", [moved_to[old[i]] for i in kept]), bytearray(found[i] for i in kept))
         index = cls.restore(docs, format_date, fresh)
+        kept = set(moved_to)   # a new story's number holds no postings: no scan of them for it
         for number in changed:
-            index._apply(number, index._held(number), _masks(docs[number]))
+            index._apply(number, index._held(number) if number in kept else {}, _masks(docs[number]))
         index.key = _key(index.count)
         return index
 

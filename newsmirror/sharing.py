@@ -125,13 +125,6 @@ def fill(pieces: tuple[list[str], list[int]], values: list[str]) -> str:
     return "".join(out)   # type: ignore[arg-type]
 
 
-def substitute(html: str, values: list[str]) -> str | None:
-    """Return the render with each marker replaced by this mirror's value, or None if any
-    marker was changed by a filter (then the page is rendered for the mirror on its own)."""
-    pieces = split(html)
-    return fill(pieces, values) if pieces is not None else None
-
-
 def escaped(text: str | None) -> str:
     """Return a value as autoescaping shows it (None shows as 'None', as Jinja does)."""
     return str(escape(str(text)))
@@ -150,4 +143,4 @@ def groups_for(log: list, truths: Callable[[int], list[bool]], members: list[int
     return [m for m in members if all(truths(m)[number] == truth for number, truth in tests.items())]
 
 
-__all__ = ["Slot", "Flag", "SlotAlternate", "split", "fill", "substitute", "escaped", "quoted", "groups_for", "Markup"]
+__all__ = ["Slot", "Flag", "SlotAlternate", "split", "fill", "escaped", "quoted", "groups_for", "Markup"]
