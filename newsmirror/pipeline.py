@@ -114,7 +114,7 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
         search.keep_state()
         if plan.related is not known:   # ranked again, at least in part
             cache.set_state(RELATED, plan.related)
-        hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, _) in staging.digests.items()
+        hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, *_) in staging.digests.items()
                                  if folder == DEPLOY_FOLDER]
         record_hashes(cache, config, staging, hashed)
         pages = sum(1 for _ in plan.pages)
@@ -215,13 +215,21 @@ def record_outputs(cache: BuildCache, config: Config, plan: SitePlan, mirrors, s
             for output, fingerprint in zip(outputs, fingerprints):
                 if (host, output) in staging.stats:
                     continue
-                stat = os.stat(f"{config.output_dir}/{host}/{output}")
-                yield output, fingerprint, stat.st_size, stat.st_mtime_ns
+                yield (output, fingerprint, *_size_mtime_of(config, staging, host, output))
             for (other, rel), fingerprint in staging.fingerprints.items():
                 if other == host:
-                    stat = os.stat(f"{config.output_dir}/{host}/{rel}")
-                    yield rel, fingerprint, stat.st_size, stat.st_mtime_ns
+                    yield (rel, fingerprint, *_size_mtime_of(config, staging, host, rel))
         cache.record_outputs(mirror.host, rows(), pages, key)
+
+
+def _size_mtime_of(config: Config, staging: Staging, host: str, rel: str) -> tuple[int, int]:
+    """Return the size and mtime of a file the build staged or found identical, once in place:
+    as the build saw them when it held the bytes, else from the file (66,000 stats after a
+    layout edit cost the build process a second, twice over)."""
+    held = staging.digests.get((host, rel))
+    if held is not None:
+        return held[1], held[2]
+    return _size_mtime(f"{config.output_dir}/{host}/{rel}")
 
 
 def mirror_keys(mirrors) -> list[str]:
@@ -304,8 +312,7 @@ def record_hashes(cache: BuildCache, config: Config, staging: Staging,
     for host, pairs in fresh.items():
         def rows(host=host, pairs=pairs):
             for rel, sha in pairs:
-                stat = os.stat(f"{config.output_dir}/{host}/{rel}")
-                yield rel, stat.st_size, stat.st_mtime_ns, sha.hex()
+                yield (rel, *_size_mtime_of(config, staging, host, rel), sha.hex())
         cache.record_hashes(host, rows(), staging.files[host])
 
 
@@ -514,8 +521,8 @@ class _Rendered:
     A file is named by (page index, mirror index) rather than by host and path: at 100,000
     articles the strings a worker sent back for 660,000 files were a gigabyte of copies."""
 
-    # page index, mirror index, changed, SHA-256 digest, size
-    files: tuple[tuple[int, int, bool, bytes, int], ...]
+    # page index, mirror index, changed, SHA-256 digest, size, mtime once in place
+    files: tuple[tuple[int, int, bool, bytes, int, int], ...]
     problems: tuple[Problem, ...]
 
 
@@ -577,8 +584,8 @@ class RenderJob:
             for target in targets:
                 host, root, _ = self.targets[target]
                 data = rendered[target]
-                files.append((index, target, stage_file(self.places, root, host, page.output, data, self.seen_dirs),
-                              hashlib.sha256(data).digest(), len(data)))
+                changed, mtime = stage_file(self.places, root, host, page.output, data, self.seen_dirs)
+                files.append((index, target, changed, hashlib.sha256(data).digest(), len(data), mtime))
         return _Rendered(tuple(files), tuple(problems))
 
 
@@ -586,8 +593,8 @@ def stage_pages(job: RenderJob, indexes: list[int], staging: Staging) -> list[Pr
     """Render the pages of `job.plan` at `indexes` for every mirror of the job, in this process,
     into `staging`; return the template problems."""
     result = job.run([(i, list(range(len(job.targets)))) for i in indexes])
-    for index, target, changed, sha, size in result.files:
-        staging.record(job.targets[target][0], job.plan.pages[index].output, changed, (sha, size))
+    for index, target, changed, sha, size, mtime in result.files:
+        staging.record(job.targets[target][0], job.plan.pages[index].output, changed, (sha, size, mtime))
     return list(result.problems)
 
 
@@ -677,8 +684,8 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
             search.prepare()
         done = 0
         for result in results:
-            for index, target, changed, sha, size in result.files:
-                staging.record(mirrors[target].host, plan.pages[index].output, changed, (sha, size))
+            for index, target, changed, sha, size, mtime in result.files:
+                staging.record(mirrors[target].host, plan.pages[index].output, changed, (sha, size, mtime))
             problems += result.problems
             done += len(result.files)
             progress("render", done, copies)

@@ -49,8 +49,10 @@ class Staging:
         # what files other than pages were made from (the search index's; a page's comes from
         # its page fingerprint, see pipeline.record_outputs)
         self.fingerprints: dict[tuple[str, str], str] = {}
-        # (SHA-256 digest, size) of bytes the build held: raw, half the size of hex at 660,000 files
-        self.digests: dict[tuple[str, str], tuple[bytes, int]] = {}
+        # (SHA-256 digest, size, mtime) of bytes the build held: the digest raw, half the size
+        # of hex at 660,000 files; the mtime the file has once in place (a rename keeps it), so
+        # that recording the build does not stat every file again
+        self.digests: dict[tuple[str, str], tuple[bytes, int, int]] = {}
         self.stats: dict[tuple[str, str], tuple[int, int]] = {}     # (size, mtime) of files found untouched
         # gives what each folder held when the build began (survey_output, made on the other
         # core while the build plans, so that nothing walks output/ on the build's own time);
@@ -63,12 +65,12 @@ class Staging:
 
     def add(self, host: str, rel: str, data: bytes) -> None:
         """Stage one file of a mirror unless the site already has exactly these bytes."""
-        self.record(host, rel, stage_file(self.places, self.roots[host], host, rel, data, self.seen_dirs),
-                    (hashlib.sha256(data).digest(), len(data)))
+        changed, mtime = stage_file(self.places, self.roots[host], host, rel, data, self.seen_dirs)
+        self.record(host, rel, changed, (hashlib.sha256(data).digest(), len(data), mtime))
 
-    def record(self, host: str, rel: str, changed: bool, digest: tuple[bytes, int] | None = None) -> None:
+    def record(self, host: str, rel: str, changed: bool, held: tuple[bytes, int, int] | None = None) -> None:
         """Note a file staged (changed) or found identical, here or by a worker process, with
-        the (SHA-256, size) of its bytes when known."""
+        the (SHA-256, size, mtime) its bytes have once in place, when the build held them."""
         if rel in self.files[host]:
             raise ValueError(f"output path {rel!r} written twice for {host}")  # the plan prevents this
         self.files[host].add(rel)
@@ -77,8 +79,8 @@ class Staging:
             self.changed.append(key)
         else:
             self.unchanged += 1
-        if digest is not None:
-            self.digests[key] = digest
+        if held is not None:
+            self.digests[key] = held
 
     def remove(self, host: str, rel: str) -> None:
         """Have an incomplete commit (complete=False) delete a file the site no longer has."""
@@ -146,7 +148,7 @@ class Staging:
                     shutil.rmtree(folder)
             previous = set()
         text = "".join(f"{h}\n" for h in sorted(previous | current))
-        if not _same_bytes(record, text.encode("utf-8")):
+        if _same_bytes(record, text.encode("utf-8")) is None:
             record.write_text(text, encoding="utf-8")
         return removed
 
@@ -256,16 +258,18 @@ class StagingPlaces:
 
 
 def stage_file(places: StagingPlaces, root: Path, host: str, rel: str, data: bytes,
-               seen_dirs: dict) -> bool:
+               seen_dirs: dict) -> tuple[bool, int]:
     """Write `data` to the staging copy of root/rel unless root/rel already holds it.
 
-    Returns whether the file changed. `seen_dirs` caches folder checks and creations (a site
+    Returns whether the file changed, and the mtime (ns) root/rel has once the staging is
+    committed (os.replace keeps a file's mtime). `seen_dirs` caches folder checks and creations (a site
     has a folder per article, and resolving or creating each twice is most of the I/O)."""
     parent, _, name = rel.rpartition("/")
     if rel.startswith("/") or not _inside(root, parent, seen_dirs) or name in ("", ".", ".."):
         raise ValueError(f"output path {rel!r} leaves {root}")  # plan and config prevent this
-    if _same_bytes(f"{root}/{rel}", data):
-        return False
+    mtime = _same_bytes(f"{root}/{rel}", data)
+    if mtime is not None:
+        return False, mtime
     path = places.path(host, rel)
     folder = os.path.dirname(path)
     if folder not in seen_dirs:
@@ -273,15 +277,19 @@ def stage_file(places: StagingPlaces, root: Path, host: str, rel: str, data: byt
         seen_dirs[folder] = True
     with open(path, "wb") as f:
         f.write(data)
-    return True
+        f.flush()   # a small file's bytes reach it only here: its mtime changes with them
+        return True, os.fstat(f.fileno()).st_mtime_ns
 
 
 def _inside(root: Path, parent: str, seen_dirs: dict) -> bool:
     """Return whether the folder root/parent stays inside root, following symlinks."""
     key = (root, parent, "inside")
-    if key not in seen_dirs:
-        seen_dirs[key] = Path(_real(str(root), parent, seen_dirs)).is_relative_to(_real(str(root), "", seen_dirs))
-    return seen_dirs[key]
+    inside = seen_dirs.get(key)
+    if inside is None:
+        top, real = _real(str(root), "", seen_dirs), _real(str(root), parent, seen_dirs)
+        # compared as strings: two Path objects per folder cost a 10,000-article rebuild a second
+        inside = seen_dirs[key] = real == top or real.startswith(top.rstrip("/") + "/")
+    return inside
 
 
 def _real(root: str, parent: str, seen_dirs: dict) -> str:
@@ -323,12 +331,13 @@ def _make_folder(folder: str, root: str) -> None:
     os.makedirs(folder, exist_ok=True)
 
 
-def _same_bytes(path: Path | str, data: bytes) -> bool:
-    """Return whether the file at `path` holds exactly `data`."""
+def _same_bytes(path: Path | str, data: bytes) -> int | None:
+    """Return the mtime (ns) of the file at `path` if it holds exactly `data`, else None."""
     try:
-        if os.stat(path).st_size != len(data):
-            return False
+        stat = os.stat(path)
+        if stat.st_size != len(data):
+            return None
         with open(path, "rb") as f:
-            return f.read() == data
+            return stat.st_mtime_ns if f.read() == data else None
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return False
+        return None

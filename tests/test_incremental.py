@@ -143,6 +143,42 @@ def test_no_change_rebuild_rewrites_nothing(site: Path):
     assert " 0 files written" in result.stdout
 
 
+def _recorded_stats_are_true(site: Path) -> None:
+    """Assert the cache's size and mtime of every output file are the file's: a rebuild takes
+    a file whose stat matches its record as the build left it."""
+    import sqlite3
+
+    db = sqlite3.connect(site / ".cache" / "cache.sqlite")
+    try:
+        for table in ("outputs", "hashes"):
+            rows = db.execute(f"SELECT host, path, size, mtime FROM {table}").fetchall()
+            assert len(rows) > 100, table
+            for host, rel, size, mtime in rows:
+                stat = os.stat(site / "output" / host / rel)
+                assert (size, mtime) == (stat.st_size, stat.st_mtime_ns), (table, host, rel)
+    finally:
+        db.close()
+
+
+def test_the_cache_records_each_output_file_as_it_is(site: Path):
+    """The size and mtime a build records come from what it wrote, not a stat afterwards:
+    they must be the files' own, after a cold build, an edit and a layout edit."""
+    assert run_build(site).returncode == 0
+    _recorded_stats_are_true(site)
+    path = site / "content/culture/saltwater-book-fair.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    assert run_build(site).returncode == 0
+    _recorded_stats_are_true(site)
+    base = site / "layouts/base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("</footer>", "<!-- x --></footer>", 1), encoding="utf-8")
+    result = run_build(site)
+    assert result.returncode == 0 and " 0 files written" not in result.stdout
+    _recorded_stats_are_true(site)
+    before = snapshot(site / "output")
+    assert " 0 files written" in run_build(site).stdout
+    assert snapshot(site / "output") == before
+
+
 def test_edit_rewrites_only_files_whose_bytes_change(site: Path, tmp_path: Path):
     assert run_build(site).returncode == 0
     before = snapshot(site / "output")

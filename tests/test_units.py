@@ -339,10 +339,16 @@ def test_a_page_whose_folder_leads_out_of_the_mirror_folder_is_refused(tmp_path)
     (root / "politics").mkdir(parents=True)
     (tmp_path / "elsewhere").mkdir()
     (root / "politics/2026").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "out" / "h-next").mkdir()   # a sibling whose name starts with the folder's
+    (root / "politics/next").symlink_to(tmp_path / "out" / "h-next", target_is_directory=True)
+    (root / "politics/home").symlink_to(root, target_is_directory=True)   # leads back in: allowed
     seen: dict = {}
-    assert stage_file(staging.places, root, "h", "politics/index.html", b"1", seen)
+    assert stage_file(staging.places, root, "h", "politics/index.html", b"1", seen)[0]
+    assert stage_file(staging.places, root, "h", "politics/home/sport/index.html", b"1", seen)[0]
     with pytest.raises(ValueError, match="leaves"):
         stage_file(staging.places, root, "h", "politics/2026/11/index.html", b"1", seen)
+    with pytest.raises(ValueError, match="leaves"):
+        stage_file(staging.places, root, "h", "politics/next/index.html", b"1", seen)
     with pytest.raises(ValueError, match="leaves"):
         stage_file(staging.places, root, "h", "politics/../../x.html", b"1", seen)
     for absolute in (f"{tmp_path}/elsewhere/x.html", "/index.html"):   # os.path.join would drop the root
