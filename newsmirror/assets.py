@@ -42,6 +42,10 @@ class Assets:
         file (keeping any ?query or #fragment), else `site_path` unchanged."""
         if not self.names:
             return site_path
+        if "?" not in site_path and "#" not in site_path:   # as a rule: no cutting, one lookup
+            hashed = self._lookup.get(site_path)
+            if hashed is not None or "%" not in site_path:
+                return hashed or site_path
         cut = min((i for i in (site_path.find("?"), site_path.find("#")) if i >= 0), default=len(site_path))
         bare, rest = site_path[:cut], site_path[cut:]
         hashed = self._lookup.get(bare)

@@ -69,6 +69,23 @@ def token_path(value: str) -> str | None:
     return m.group(2) if m and m.group(1) == "p" else None
 
 
+def relative_from(from_path: str) -> Callable[[str], str]:
+    """Return relative_url(from_path, ·) with the page's folder split once: a page links fifty
+    paths, most of them in another top folder (the nav, the stylesheet, the stories listed)."""
+    base = from_path.split("/")[:-1]
+    if not base:
+        return lambda to_path: to_path or "./"
+    up, first = "../" * len(base), base[0]
+
+    def relative(to_path: str) -> str:
+        head, slash, _ = to_path.partition("/")
+        if not slash or head != first:   # nothing in common: up to the top, then down
+            return up + to_path
+        return relative_url(from_path, to_path)
+
+    return relative
+
+
 def relative_url(from_path: str, to_path: str) -> str:
     """Return the URL that leads from the page at site path `from_path` to site path `to_path`."""
     base = from_path.split("/")[:-1]          # the folder the page is in

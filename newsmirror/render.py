@@ -14,7 +14,7 @@ from markupsafe import Markup
 from .assets import Assets
 from .config import Config
 from .errors import Problem, display_path, template_frame
-from .links import relative_url, resolve_tokens
+from .links import relative_from, resolve_tokens
 from .mirrors import Mirror
 from .i18n import Strings, date_formatter
 from .plan import SitePlan
@@ -195,11 +195,11 @@ def link_for(page: Page, mirror: Mirror, assets: Assets) -> Callable[[Any], str]
     file by its hashed name."""
     if page.kind == "404":
         return lambda target: _link_target(target, mirror.rooted, assets)
-    here = page.output
+    relative = relative_from(page.output)
     if mirror.index_links:
         return lambda target: _link_target(
-            target, lambda p: relative_url(here, p + "index.html" if p.endswith("/") or not p else p), assets)
-    return lambda target: _link_target(target, lambda p: relative_url(here, p), assets)
+            target, lambda p: relative(p + "index.html" if p.endswith("/") or not p else p), assets)
+    return lambda target: _link_target(target, relative, assets)
 
 
 def page_context(site: SiteView, page: Page, mirror: Any, canonical: str, noindex: bool,

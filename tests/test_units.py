@@ -19,7 +19,7 @@ if str(REPO) not in sys.path:   # plain `pytest` does not put the project on the
 
 from newsmirror.background import Background  # noqa: E402
 from newsmirror.dates import parse_date  # noqa: E402
-from newsmirror.links import relative_url  # noqa: E402
+from newsmirror.links import relative_from, relative_url  # noqa: E402
 from newsmirror.mirrors import parse_mirror_url  # noqa: E402
 from newsmirror.views import slugify  # noqa: E402
 from newsmirror.writer import Staging  # noqa: E402
@@ -101,9 +101,19 @@ def test_parse_date_accepts_feb_29_in_a_leap_year():
 ])
 def test_relative_url(here, there, expected):
     assert relative_url(here, there) == expected
+    assert relative_from(here)(there) == expected   # what a page's link() uses
     # what a browser does with it: the same place, under any mirror prefix
     for base in ("https://www.example.com/", "https://cdn.example.net/courier/"):
         assert urljoin(base + here, expected) == base + there
+
+
+def test_relative_from_agrees_with_relative_url_on_every_pair():
+    paths = ["", "index.html", "a", "a/", "a/index.html", "a/b", "a/b/", "a/b/index.html", "ab/", "ab/c/index.html",
+             "a/b/c/index.html", "b/a/", "a/c/d/", "a/b/c/d.css", "a.css", "a/a/a/", "page/2/index.html"]
+    for here in paths:
+        relative = relative_from(here)
+        for there in paths:
+            assert relative(there) == relative_url(here, there), (here, there)
 
 
 # ---- parse_mirror_url ---------------------------------------------------------------------------
@@ -355,3 +365,17 @@ def test_a_page_whose_folder_leads_out_of_the_mirror_folder_is_refused(tmp_path)
         with pytest.raises(ValueError, match="leaves"):
             stage_file(staging.places, root, "h", absolute, b"1", seen)
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_a_fingerprinted_file_is_linked_by_its_hashed_name_with_any_query_or_fragment():
+    from newsmirror.assets import Assets
+
+    assets = Assets((), (("css/site.css", "css/site.0123456789.css"), ("img/a b.png", "img/a b.9876543210.png")))
+    assert assets.path("css/site.css") == "css/site.0123456789.css"
+    assert assets.path("css/site.css?v=2#top") == "css/site.0123456789.css?v=2#top"
+    assert assets.path("css/site.css#x") == "css/site.0123456789.css#x"
+    assert assets.path("img/a%20b.png") == "img/a%20b.9876543210.png"
+    assert assets.path("img/a%20b.png?x") == "img/a%20b.9876543210.png?x"
+    for other in ("css/other.css", "css/other.css?v=1", "100%25/", "politics/"):
+        assert assets.path(other) == other
+    assert Assets(()).path("css/site.css?v=1") == "css/site.css?v=1"
