@@ -166,6 +166,7 @@ def date_formatter(zone, locale: str) -> Callable[..., str]:
     locale = locale if _known(locale) else "en_GB"
     digits = digits_of(locale)
     joined = get_datetime_format("medium", locale=locale)
+    locale = Locale.parse(locale)   # parsed once: Babel parses a locale name at every call
 
     # a listing shows twenty dates, and each story's date appears on a dozen pages: Babel
     # formats each (instant, style) once (equal instants format alike: the zone is the site's)
