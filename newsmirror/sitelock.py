@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from .errors import BuildError, Problem
+
 try:
     import fcntl
 except ImportError:   # Windows
@@ -53,7 +55,12 @@ def one_build_at_a_time(cache_dir: Path, waiting: Callable[[str], None] = _tell)
                     waiting(f"Waiting for another build, clean or deploy of this site to finish "
                             f"(process {f.read().strip() or 'unknown'}) ...")
                     told = True
-                fcntl.lockf(f, fcntl.LOCK_EX)
+                try:
+                    fcntl.lockf(f, fcntl.LOCK_EX)
+                except OSError as exc:   # the system will not let this one wait (ENOLCK, EDEADLK)
+                    raise BuildError([Problem(str(cache_dir / LOCK), 0,
+                                              f"cannot wait for the other process's lock ({exc.strerror}); "
+                                              "run this again once it has finished")]) from None
             except OSError as exc:   # a file system without locks: go on, unguarded
                 waiting(f"warning: cannot lock {cache_dir / LOCK} ({exc.strerror}); "
                         "builds of this site are not kept from overlapping")

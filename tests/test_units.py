@@ -379,3 +379,26 @@ def test_a_fingerprinted_file_is_linked_by_its_hashed_name_with_any_query_or_fra
     for other in ("css/other.css", "css/other.css?v=1", "100%25/", "politics/"):
         assert assets.path(other) == other
     assert Assets(()).path("css/site.css?v=1") == "css/site.css?v=1"
+
+
+def test_a_lock_the_system_will_not_wait_for_is_a_clear_error(tmp_path, monkeypatch):
+    # the kernel's answer stands in for a network mount that refuses to queue a lock (ENOLCK):
+    # the build must say so, not show a traceback
+    import errno
+    import fcntl
+
+    from newsmirror import sitelock
+    from newsmirror.errors import BuildError
+
+    def lockf(f, flags):
+        if flags & fcntl.LOCK_NB:
+            raise BlockingIOError(errno.EAGAIN, "held")
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(sitelock.fcntl, "lockf", lockf)
+    told = []
+    with pytest.raises(BuildError) as caught:
+        with sitelock.one_build_at_a_time(tmp_path / ".cache", told.append):
+            pytest.fail("the block ran without the lock")
+    assert told and "Waiting for another build" in told[0]
+    assert "lock" in str(caught.value) and os.strerror(errno.ENOLCK) in str(caught.value)
