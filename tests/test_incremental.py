@@ -222,6 +222,44 @@ def make_many(site: Path, count: int) -> None:
             encoding="utf-8")
 
 
+_KILL_MID_COMMIT = """
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+from newsmirror import cli, writer
+moved = []
+real_replace = os.replace
+def replace(source, target):
+    moved.append(target)
+    if len(moved) == int(sys.argv[2]):   # half way: the records, on their thread, are written by now
+        time.sleep(1.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(source, target)
+writer.os.replace = replace
+cli.main(sys.argv[3:])
+"""
+
+
+def test_a_build_killed_half_way_through_moving_files_into_place_is_mended_by_the_next(site: Path, tmp_path: Path):
+    # the cache's records of the output files are written while the staged files are moved into
+    # place: killed after the records and before the last move, the next build must still see
+    # which files are old and make them again
+    assert run_build(site).returncode == 0
+    base = site / "layouts/base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("</footer>", "<!-- new --></footer>", 1),
+                    encoding="utf-8")
+    files = sum(1 for p in (site / "output").rglob("*.html"))
+    killed = subprocess.run([sys.executable, "-c", _KILL_MID_COMMIT, str(REPO), str(files // 2),
+                             "--config", str(site / "config.yaml"), "--now", FIXED_NOW],
+                            cwd=site, capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    pages = list((site / "output").rglob("*.html"))
+    new = sum(1 for p in pages if "<!-- new -->" in p.read_text(encoding="utf-8"))
+    assert 0 < new < len(pages), "the kill must come half way through the moves"
+    result = run_build(site)
+    assert result.returncode == 0, result.stderr
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+
+
 def test_a_killed_build_leaves_a_cache_that_builds_correctly(tmp_path: Path):
     site = copy_sample(tmp_path / "site")
     make_many(site, 400)
