@@ -99,7 +99,7 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
         # every mirror's server config, whichever mirrors this build renders: they come from the config
         for rel, data in deploy_files(config).items():
             staging.add(DEPLOY_FOLDER, rel, data)
-        hashed: dict[str, list[tuple[str, bytes]]] = {}
+        hashed: dict[str, list[tuple[str, bytes | None]]] = {}
         search = SearchFiles(config, plan, *search_inputs(config, plan, parsed), cache=cache)
         # feeds, sitemaps and headers are made on the other core while this one fingerprints and
         # renders the pages (0.5 s of a 10,000-article rebuild)
@@ -109,8 +109,7 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
 
             def record() -> None:
                 record_outputs(cache, config, plan, mirrors, staging, fingerprints)
-                hashed[DEPLOY_FOLDER] = [(rel, sha) for (folder, rel), (sha, *_) in staging.digests.items()
-                                         if folder == DEPLOY_FOLDER]
+                hashed[DEPLOY_FOLDER] = [(rel, None) for folder, rel in staging.digests if folder == DEPLOY_FOLDER]
                 record_hashes(cache, config, staging, hashed)
 
             report = render_and_commit(config, plan, mirrors, static, staging, progress, warnings, cache=cache,
@@ -243,7 +242,7 @@ def _size_mtime_of(config: Config, staging: Staging, host: str, rel: str) -> tup
     """Return the size and mtime of a file the build staged or found identical, once in place:
     as the build saw them when it held the bytes, else from the file (66,000 stats after a
     layout edit cost the build process a second, twice over)."""
-    held = staging.digests.get((host, rel))
+    held = staging.held(host, rel)
     if held is not None:
         return held[1], held[2]
     return _size_mtime(f"{config.output_dir}/{host}/{rel}")
@@ -256,9 +255,10 @@ def mirror_keys(mirrors) -> list[str]:
 
 
 def stage_manifests(config: Config, mirrors, staging: Staging,
-                    cache: BuildCache) -> dict[str, list[tuple[str, bytes]]]:
+                    cache: BuildCache) -> dict[str, list[tuple[str, bytes | None]]]:
     """Stage each mirror's manifest (and its signature when a key is set); return the
-    (path, SHA-256 digest) pairs hashed afresh per host, for the hash cache.
+    (path, SHA-256 digest) pairs hashed afresh per host, for the hash cache (None for a file
+    whose bytes the build held: its digest is in staging).
 
     A large site's mirrors are listed half on the other core: each lists 16,000 files at
     10,000 articles, 0.15 s apiece."""
@@ -278,13 +278,12 @@ def stage_manifests(config: Config, mirrors, staging: Staging,
             except SigningError as exc:
                 raise BuildError([Problem(config.path.name, 0, f"signing: {exc}")]) from None
         # the manifest's own size and mtime are kept too: a rebuild notices it was touched
-        fresh[host] = hashed + [(rel, staging.digests[(host, rel)][0]) for rel in (MANIFEST, SIGNATURE)
-                                if (host, rel) in staging.digests]
+        fresh[host] = hashed + [(rel, None) for rel in (MANIFEST, SIGNATURE) if (host, rel) in staging.digests]
     return fresh
 
 
 def _manifests(config: Config, mirrors, staging: Staging,
-               cache: BuildCache) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
+               cache: BuildCache) -> list[tuple[bytes, list[tuple[str, bytes | None]]]]:
     """Return, per mirror, its manifest's bytes and the (path, SHA-256 digest) pairs of the
     files hashed afresh for it.
 
@@ -300,10 +299,10 @@ def _manifests(config: Config, mirrors, staging: Staging,
         for rel in staging.files[host]:
             if rel in (MANIFEST, SIGNATURE):
                 continue
-            held = staging.digests.get((host, rel))
+            held = staging.held(host, rel)
             if held is not None:   # the build held these bytes: no need to read them back
                 files[rel] = (held[0].hex(), held[1])
-                fresh.append((rel, held[0]))
+                fresh.append((rel, None))   # its digest stays in staging: one copy, not two
                 continue
             path = staging.places.path(host, rel) if rel in changed else built + rel
             # the size and mtime of a page found untouched were read a moment ago
@@ -324,12 +323,16 @@ def _size_mtime(path: str) -> tuple[int, int]:
 
 
 def record_hashes(cache: BuildCache, config: Config, staging: Staging,
-                  fresh: dict[str, list[tuple[str, bytes]]]) -> None:
+                  fresh: dict[str, list[tuple[str, bytes | None]]]) -> None:
     """Remember the hash of each file hashed this build, with the size and mtime it now has."""
     for host, pairs in fresh.items():
         def rows(host=host, pairs=pairs):
             for rel, sha in pairs:
-                yield (rel, *_size_mtime_of(config, staging, host, rel), sha.hex())
+                held = staging.held(host, rel)
+                if held is None:
+                    yield rel, *_size_mtime(f"{config.output_dir}/{host}/{rel}"), sha.hex()
+                else:
+                    yield rel, held[1], held[2], held[0].hex()
         cache.record_hashes(host, rows(), staging.files[host])
 
 
