@@ -137,6 +137,10 @@ class BuildCache:
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                            [(f"build:{k}", pickle.dumps(v, protocol=4).hex()) for k, v in values.items()])
 
+    def has_state(self, key: str) -> bool:
+        """Return whether a value stored with set_state may be there (it may still be unreadable)."""
+        return (self.path.parent / f"state-{key}.pickle").exists()
+
     def state(self, key: str) -> Any:
         """Return a large value stored with set_state (a stage's working data), or None."""
         try:

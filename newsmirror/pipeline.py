@@ -6,7 +6,7 @@ import hashlib
 import os
 import time
 from collections import defaultdict
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase as fnmatch
@@ -101,10 +101,12 @@ def _build(config: Config, options: BuildOptions, mirrors, hosts, progress: Prog
             staging.add(DEPLOY_FOLDER, rel, data)
         hashed: dict[str, list[tuple[str, bytes | None]]] = {}
         search = SearchFiles(config, plan, *search_inputs(config, plan, parsed), cache=cache)
-        # feeds, sitemaps and headers are made on the other core while this one fingerprints and
-        # renders the pages (0.5 s of a 10,000-article rebuild)
+        # feeds, sitemaps and headers, and the search index, are made on the other core while
+        # this one fingerprints and renders the pages (0.5 s and up to 1.1 s of a 10,000-article
+        # rebuild)
         large = len(plan.pages) * len(mirrors) >= PARALLEL_HASH_FROM
-        with Background(mirror_files, config, plan, mirrors, static) if large else nullcontext() as extras:
+        with Background(mirror_files, config, plan, mirrors, static) if large else nullcontext() as extras, \
+                search.made_elsewhere() if large else nullcontext():
             fingerprints = page_fingerprints(config, plan, parsed, static)
 
             def record() -> None:
@@ -531,6 +533,7 @@ def _static_clashes(plan: SitePlan, static: list[tuple[str, Path]], config: Conf
 
 
 RELATED = "related"   # the cache state holding the last build's related lists
+SHARING = "sharing"   # the cache state: (layouts and config, the page kinds found alike shared, or None)
 PARALLEL_RENDER_FROM = 400   # pages x mirrors below which one process is faster
 
 
@@ -566,13 +569,16 @@ class RenderJob:
             return self.shared.render(page, targets)
         return {t: self.targets[t][2].render(page) for t in targets}
 
-    def verify_sharing(self, tasks: list[tuple[int, list[int]]]) -> None:
-        """Compare shared renders with mirror-by-mirror renders on a few pages of every kind;
-        on any difference, render every page for every mirror on its own."""
+    def verify_sharing(self, tasks: list[tuple[int, list[int]]], verified: frozenset[str] = frozenset()
+                       ) -> frozenset[str] | None:
+        """Compare shared renders with mirror-by-mirror renders on two pages of every kind but
+        those `verified` names (compared by an earlier build with the same layouts and config);
+        on any difference, render every page for every mirror on its own. Return the kinds
+        compared, or None when sharing is off."""
         seen: dict[str, int] = {}
         for index, targets in tasks:
             page = self.plan.pages[index]
-            if len(targets) < 2 or seen.get(page.kind, 0) >= 2:
+            if len(targets) < 2 or page.kind in verified or seen.get(page.kind, 0) >= 2:
                 continue
             seen[page.kind] = seen.get(page.kind, 0) + 1
             wanted = list(targets)
@@ -583,7 +589,8 @@ class RenderJob:
                 continue   # reported when the page is rendered for real
             if shared != alone:
                 self.sharing = False
-                return
+                return None
+        return verified | seen.keys()
 
     def run(self, tasks: list[tuple[int, list[int]]]) -> _Rendered:
         """Render each (page index, [mirror index]) task into the staging folder."""
@@ -681,10 +688,8 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
             tasks.append((index, targets))
     job = RenderJob(config, plan, mirrors, staging.places, static, cache.templates if cache is not None else None)
     copies = sum(len(t) for _, t in tasks)
-    if copies < PARALLEL_RENDER_FROM:
-        job.sharing = False   # a few pages (an edit): rendering each mirror alone costs less than checking
-    else:
-        job.verify_sharing(tasks)
+    if job.sharing:
+        _verify_sharing(config, mirrors, job, tasks, cache, copies >= PARALLEL_RENDER_FROM)
     search = search or SearchFiles(config, plan)
     workers = min(os.cpu_count() or 1, 8)
     problems: list[Problem] = []
@@ -722,6 +727,25 @@ def render_mirrors(config: Config, plan: SitePlan, mirrors, static: Assets, stag
         for rel, data in static.files:
             staging.add(mirror.host, rel, data)
     return problems
+
+
+def _verify_sharing(config: Config, mirrors, job: RenderJob, tasks: list[tuple[int, list[int]]],
+                    cache: BuildCache | None, many: bool) -> None:
+    """Have the job share renders among mirrors when they were found right with these layouts
+    and config, by this build or an earlier one (a rebuild after adding or publishing a story
+    spent 0.45 s comparing them again). A few pages (`many` false: an edit) of a kind not yet
+    compared are rendered for each mirror alone: that costs less than comparing."""
+    key = digest(signature(config, {}), [m.host for m in mirrors],
+                 files_fingerprint([p for p in config.layouts_dir.rglob("*") if p.is_file()], config.layouts_dir))
+    state = cache.state(SHARING) if cache is not None else None
+    known = state[1] if isinstance(state, tuple) and len(state) == 2 and state[0] == key else frozenset()
+    kinds = {job.plan.pages[index].kind for index, targets in tasks if len(targets) > 1}
+    if known is None or not (many or kinds <= known):   # known None: found to differ when shared
+        job.sharing = False
+        return
+    verified = job.verify_sharing(tasks, known)
+    if cache is not None and verified != known:
+        cache.set_state(SHARING, (key, verified))
 
 
 def mirror_files(config: Config, plan: SitePlan, mirrors, static: Assets) -> list[list[tuple[str, bytes]]]:
@@ -783,6 +807,32 @@ class SearchFiles:
         self.index = index
         self.prints: dict[str, str | None] | None = None   # site path: fingerprint (None: no cache)
         self.made: dict[str, bytes] = {}
+        self._elsewhere: Background | None = None
+
+    @contextmanager
+    def made_elsewhere(self) -> Iterator[None]:
+        """Make the index on the other core while the build goes on; prepare() takes it. A story
+        added to the archive renumbers the index and rewrites every file of it: 1.1 s of a
+        10,000-article rebuild, spent after the pages when it was made here.
+
+        Only from kept postings: a build without them renders every page in worker processes,
+        and this one makes the index meanwhile (its files sent back would be copies held twice)."""
+        if self.prints is not None or not has_search(self.plan) or self.cache is None \
+                or not self.cache.has_state(self.STATE):
+            yield
+            return
+        with Background(self._made) as job:
+            self._elsewhere = job
+            try:
+                yield
+            finally:
+                self._elsewhere = None
+
+    def _made(self) -> tuple[dict | None, dict[str, bytes], dict[str, str | None]]:
+        """Make the index (in the process made_elsewhere forks); return what prepare() needs of it.
+        The postings go back without the stories: this process has them."""
+        self._prepare()
+        return (self.index.postings if self.index is not None else None), self.made, self.prints
 
     def _prepare(self) -> None:
         """Find the index's files and their fingerprints: from the last build's postings when
@@ -837,7 +887,13 @@ class SearchFiles:
     def prepare(self) -> None:
         """Make the index (or find it kept) now, if the site has one and it is not made yet."""
         if self.prints is None and has_search(self.plan):
-            self._prepare()
+            if self._elsewhere is None:
+                self._prepare()
+                return
+            postings, self.made, self.prints = self._elsewhere.result()
+            if postings is not None:
+                stories, fmt = self.plan.stories, date_formatter(self.config.zone, self.config.site.locale)
+                self.index = SearchIndex.restore(tuple(reversed(stories)), fmt, postings)
 
     def stage(self, staging: Staging, host: str, recorded: dict[str, tuple[str, int, int]]) -> None:
         """Put the index into a mirror's staging: each file as it is, or newly made."""

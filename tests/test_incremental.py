@@ -400,7 +400,67 @@ def test_helper_processes_make_the_same_site(site: Path, tmp_path: Path, monkeyp
     path = site / "content/culture/saltwater-book-fair.md"
     path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     pipeline.build_site(load_config(site / "config.yaml"), options)
-    assert {"mirror_files", "_manifests", "survey_output"} <= set(forked)
+    # the search index is made elsewhere only from kept postings, so from the second build on
+    assert {"mirror_files", "_manifests", "survey_output", "_made"} <= set(forked)
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+    # a story added to the archive renumbers the index (every file of it made again)
+    (site / "content/world/added-to-the-archive.md").write_text(ARTICLE.format(
+        title="An old story", day=2, minute=5, tags="velmora", body="Archive words " * 20), encoding="utf-8")
+    forked.clear()
+    pipeline.build_site(load_config(site / "config.yaml"), options)
+    assert "_made" in forked
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+
+
+def test_renders_shared_among_mirrors_are_checked_once_per_layouts_and_config(site: Path, tmp_path: Path,
+                                                                              monkeypatch):
+    """A build that shares renders among mirrors compares a few shared pages with each mirror's
+    own render. The cache keeps what it found, so that a rebuild of a few pages shares them
+    without comparing again; a difference turns sharing off for those layouts for good."""
+    from datetime import datetime, timezone
+
+    import newsmirror.pipeline as pipeline
+    from newsmirror.config import load_config
+    from newsmirror.plan import BuildOptions
+    from newsmirror.render import SharedRenderer
+
+    options = BuildOptions(datetime(2026, 11, 29, 12, tzinfo=timezone.utc))
+    # the sample counts as large (its cold build renders in worker processes), an edit as small
+    monkeypatch.setattr(pipeline, "PARALLEL_RENDER_FROM", 100)
+    shared, compared = [], []
+    render, verify = SharedRenderer.render, pipeline.RenderJob.verify_sharing
+    monkeypatch.setattr(SharedRenderer, "render",
+                        lambda self, page, targets: shared.append(page.output) or render(self, page, targets))
+    monkeypatch.setattr(pipeline.RenderJob, "verify_sharing",
+                        lambda self, tasks, verified=frozenset(): compared.append(verified) or verify(self, tasks, verified))
+
+    def build() -> None:
+        shared.clear()
+        compared.clear()
+        pipeline.build_site(load_config(site / "config.yaml"), options)
+
+    build()   # cold: every kind of page compared
+    assert compared == [frozenset()]
+    path = site / "content/culture/saltwater-book-fair.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    build()   # a few pages, of kinds compared already: shared, not compared again
+    assert shared and compared and {"article", "section"} <= compared[0]
+    assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
+
+    # a shared render that differs from the mirror's own (a fault put in on purpose): the next
+    # build with new layouts compares, finds it, renders every mirror alone, and remembers
+    monkeypatch.setattr(SharedRenderer, "render", lambda self, page, targets: {
+        t: data + b"<!-- shared -->" for t, data in render(self, page, targets).items()})
+    base = site / "layouts/base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("</footer>", "<!-- v2 --></footer>", 1),
+                    encoding="utf-8")
+    build()
+    assert compared == [frozenset()]
+    assert not any(b"<!-- shared -->" in data for data in tree(site / "output").values())
+    path.write_text(path.read_text(encoding="utf-8") + "\nAnd another.\n", encoding="utf-8")
+    monkeypatch.setattr(pipeline, "PARALLEL_RENDER_FROM", 1)   # a change large enough to compare
+    build()
+    assert compared == [] and not any(b"<!-- shared -->" in data for data in tree(site / "output").values())
     assert tree(site / "output") == cold_build_of(site, tmp_path / "cold")
 
 
