@@ -9,7 +9,7 @@ from typing import Any, Callable
 from urllib.parse import quote
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .assets import Assets
 from .config import Config
@@ -68,6 +68,12 @@ class MirrorView:
     # the Onion-Location tag itself, or nothing: a layout that prints it instead of testing
     # onion_url keeps the onion mirror's page in the same shared render as the others
     onion_meta: Markup
+    # the banner through layouts/banner.html, or nothing: printed instead of testing `banner`,
+    # it keeps a mirror with a banner in the same shared render as the others
+    banner_html: Markup
+
+
+BANNER_LAYOUT = "banner.html"   # a mirror's banner, rendered once per mirror with `banner`
 
 
 def onion_meta(onion_url: str | None) -> Markup:
@@ -149,14 +155,28 @@ class Renderer:
         self.onion = next((m for m in config.mirrors if m.is_onion), None)
         self.alternates = tuple(m for m in config.mirrors if m is not mirror)
         self.canonical_mirror = config.primary if mirror.canonical == "primary" else mirror
+        # the banner's layout fails once here, and then every page of this mirror with it
+        self.banner_html, self.banner_error = Markup(""), None
+        if mirror.banner:
+            try:
+                self.banner_html = Markup(env.get_template(BANNER_LAYOUT).render(banner=mirror.banner))
+            except jinja2.TemplateNotFound as exc:
+                if exc.name != BANNER_LAYOUT:
+                    self.banner_error = exc
+                self.banner_html = escape(mirror.banner)
+            except jinja2.TemplateError as exc:
+                self.banner_error = exc
 
     def render(self, page: Page) -> bytes:
         """Return the page's HTML for this mirror, or raise TemplateProblem."""
+        if self.banner_error is not None:
+            raise TemplateProblem(self._problem(self.banner_error, page))
         mirror = self.mirror
         onion = self.onion.absolute(page.path) if self.onion and not mirror.is_onion and page.kind != "404" \
             else None
         view = MirrorView(mirror.url, mirror.host, mirror.label, mirror.is_primary, mirror.is_onion,
-                          mirror.banner, Markup(mirror.head_html), self.alternates, onion, onion_meta(onion))
+                          mirror.banner, Markup(mirror.head_html), self.alternates, onion, onion_meta(onion),
+                          self.banner_html)
         canonical = self.canonical_mirror.absolute(page.target if page.target is not None else page.path)
         context = page_context(self.site_of(page), page, view, canonical, page.noindex or not mirror.robots,
                                link_for(page, mirror, self.assets), mirror.url, quote(mirror.url, safe=""),
@@ -257,7 +277,7 @@ def _tainting_test(test: Callable) -> Callable:
 
 
 SLOT_NAMES = ("url", "host", "label", "banner", "head", "onion", "canonical", "quoted", "is_primary",
-              "is_onion", "canonical_base", "onion_meta")
+              "is_onion", "canonical_base", "onion_meta", "banner_html")
 
 
 class SharedRenderer:
@@ -287,7 +307,7 @@ class SharedRenderer:
         from .sharing import fill, groups_for, split
 
         out: dict[int, bytes] = {}
-        if page.kind == "404" or len(targets) < 2:
+        if page.kind == "404" or len(targets) < 2 or any(r.banner_error for r in self.renderers):
             return {t: self.renderers[t].render(page) for t in targets}
         # mirrors whose links or robots differ are never alike: share only within these
         kinds: dict[tuple, list[int]] = {}
@@ -319,7 +339,7 @@ class SharedRenderer:
         r = self.renderers[t]
         m = r.mirror
         values = [escaped(m.url), escaped(m.host), escaped(m.label), escaped(m.banner), str(Markup(m.head_html)),
-                  "", "", quoted(m.url), "", "", escaped(r.canonical_mirror.url), ""]
+                  "", "", quoted(m.url), "", "", escaped(r.canonical_mirror.url), "", str(r.banner_html)]
         for alt in r.alternates:
             values += [escaped(alt.url), escaped(alt.host), escaped(alt.label), "", ""]
         return values
@@ -342,7 +362,7 @@ class SharedRenderer:
         m = r.mirror
         onion = bool(r.onion and not m.is_onion)
         truths = [True, True, bool(m.label), bool(m.banner), bool(m.head_html), onion, True, True,
-                  m.is_primary, m.is_onion, True, onion]
+                  m.is_primary, m.is_onion, True, onion, bool(r.banner_html)]
         for alt in r.alternates:
             truths += [True, True, bool(alt.label), alt.is_onion, alt.has_label]
         return truths
@@ -365,7 +385,7 @@ class SharedRenderer:
                                             Flag(base + 3, truths[base + 3], log),
                                             Flag(base + 4, truths[base + 4], log)))
         view = MirrorView(url, slot(1), slot(2), Flag(8, truths[8], log), Flag(9, truths[9], log),
-                          slot(3), slot(4), tuple(alternates), slot(5), slot(11))
+                          slot(3), slot(4), tuple(alternates), slot(5), slot(11), slot(12))
         context = page_context(r.site_of(page), page, view, slot(6), page.noindex or not r.mirror.robots,
                                link_for(page, r.mirror, r.assets), url, slot(7), self.refs, r.assets, slot(10),
                                r.helpers_of(page))

@@ -183,7 +183,7 @@ CONTENT_CASES = [
     pytest.param(
         broken_file(BROKEN, '---\ntitle: "Port talks resume"\ndate: 2026-11-20\nlayout: fancy\n---\nBody.\n'),
         "content/politics/broken.md:4: layout: no layout 'fancy': there is no layouts/fancy.html "
-        "(available: 404, article, base, home, list, macros, redirect, search)",
+        "(available: 404, article, banner, base, home, list, macros, redirect, search)",
         id="layout-unknown"),
     pytest.param(
         broken_file(BROKEN, '---\ntitle: "Budget passes"\ndate: 2026-11-20 10:00\n'

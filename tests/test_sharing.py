@@ -66,11 +66,12 @@ def test_pages_without_probes_are_identical_to_their_own_render(output):
         assert "\ue100" not in text and "\ue101" not in text, path
 
 
-def test_the_default_layouts_render_each_page_once_per_kind_of_mirror(site, monkeypatch):
+def test_the_default_layouts_render_each_page_once_for_all_four_mirrors(site, monkeypatch):
     """Sharing is what makes four mirrors cost little more than one: with the sample's layouts,
     every page but the 404 (rendered per mirror: its links are rooted) is rendered once for the
-    mirrors without a banner, the onion among them, and once for the one with a banner (`{% if
-    mirror.banner %}` shows a different page); each copy is what its own render gives."""
+    four mirrors, the onion and the one with a banner among them (the layouts print
+    mirror.onion_meta and mirror.banner_html instead of testing mirror.onion_url and
+    mirror.banner); each copy is what its own render gives."""
     from datetime import datetime, timezone
 
     from newsmirror.config import load_config
@@ -95,5 +96,33 @@ def test_the_default_layouts_render_each_page_once_per_kind_of_mirror(site, monk
             continue
         renders.clear()
         copies = job.shared.render(page, everyone)
-        assert renders == [page.output] * 2, f"{page.output}: {len(renders)} renders"
+        assert renders == [page.output], f"{page.output}: {len(renders)} renders"
         assert copies == {t: job.targets[t][2].render(page) for t in everyone}, page.output
+
+
+def test_a_banner_comes_from_its_layout_on_its_mirror_only(tmp_path):
+    """The banner's markup is the layouts' (banner.html); a layout without one prints the text;
+    a broken one is reported with its file and line, and nothing is written."""
+    from conftest import copy_sample
+
+    site = copy_sample(tmp_path / "site")
+    net = "meridiancourier.example.net"
+    banner = site / "layouts/banner.html"
+    banner.write_text('<aside class="notice">{{ banner|upper }}</aside>\n', encoding="utf-8")
+    assert run_build(site).returncode == 0
+    for host in MIRRORS:
+        html = (site / "output" / host / "world/index.html").read_text(encoding="utf-8")
+        assert ('<aside class="notice">YOU ARE READING A MIRROR' in html) == (host == net), host
+        assert "mirror-banner" not in html
+
+    banner.unlink()
+    assert run_build(site).returncode == 0
+    html = (site / "output" / net / "world/index.html").read_text(encoding="utf-8")
+    assert "</a>\nYou are reading a mirror of The Meridian Courier." in html and "notice" not in html
+
+    banner.write_text("<aside>\n{{ banner|nosuchfilter }}</aside>\n", encoding="utf-8")
+    before = {p: p.read_bytes() for p in (site / "output").rglob("*") if p.is_file()}
+    result = run_build(site)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "layouts/banner.html:2: template error" in result.stderr, result.stderr
+    assert before == {p: p.read_bytes() for p in (site / "output").rglob("*") if p.is_file()}
