@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import time
 from collections import defaultdict
 from contextlib import contextmanager, nullcontext
@@ -821,18 +822,27 @@ class SearchFiles:
                 or not self.cache.has_state(self.STATE):
             yield
             return
-        with Background(self._made) as job:
+        handover = self.cache.path.parent / "search-handover.pickle"
+        handover.unlink(missing_ok=True)   # left by a build that was killed
+        with Background(self._made, handover) as job:
             self._elsewhere = job
             try:
                 yield
             finally:
                 self._elsewhere = None
+                handover.unlink(missing_ok=True)
 
-    def _made(self) -> tuple[dict | None, dict[str, bytes], dict[str, str | None]]:
-        """Make the index (in the process made_elsewhere forks); return what prepare() needs of it.
-        The postings go back without the stories: this process has them."""
+    def _made(self, handover: Path) -> Path:
+        """Make the index (in the process made_elsewhere forks) and write what prepare() needs of
+        it to `handover`: the postings without the stories (the build has them), the files and
+        their fingerprints. Through a file, not the pipe: a message on the pipe is held whole on
+        both sides besides what it carries, and after an archive add at 100,000 articles that
+        put the build past 2 GB."""
         self._prepare()
-        return (self.index.postings if self.index is not None else None), self.made, self.prints
+        with open(handover, "wb") as f:
+            pickle.dump(((self.index.postings if self.index is not None else None), self.made, self.prints), f,
+                        protocol=4)
+        return handover
 
     def _prepare(self) -> None:
         """Find the index's files and their fingerprints: from the last build's postings when
@@ -890,7 +900,8 @@ class SearchFiles:
             if self._elsewhere is None:
                 self._prepare()
                 return
-            postings, self.made, self.prints = self._elsewhere.result()
+            with open(self._elsewhere.result(), "rb") as f:
+                postings, self.made, self.prints = pickle.load(f)
             if postings is not None:
                 stories, fmt = self.plan.stories, date_formatter(self.config.zone, self.config.site.locale)
                 self.index = SearchIndex.restore(tuple(reversed(stories)), fmt, postings)
