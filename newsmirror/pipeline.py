@@ -836,8 +836,8 @@ class SearchFiles:
         """Make the index (in the process made_elsewhere forks) and write what prepare() needs of
         it to `handover`: the postings without the stories (the build has them), the files and
         their fingerprints. Through a file, not the pipe: a message on the pipe is held whole on
-        both sides besides what it carries, and after an archive add at 100,000 articles that
-        put the build past 2 GB."""
+        both sides besides what it carries (after an archive add, every file of the index: a
+        few hundred megabytes at 100,000 articles)."""
         self._prepare()
         with open(handover, "wb") as f:
             pickle.dump(((self.index.postings if self.index is not None else None), self.made, self.prints), f,
