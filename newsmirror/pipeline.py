@@ -193,12 +193,11 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     of every page that shows it, its title, path or date included."""
     key_of = {p.item.source: p.key for p in parsed if p.item is not None}
     story_ids = {id(s): f"{key_of.get(s.source, s.source)}:{s.scheduled}" for s in plan.stories}
-    layouts = [p for p in config.layouts_dir.rglob("*") if p.is_file()]
     # where mirrors are deployed and how manifests are signed never changes a page; the editions
     # carry every language's sections and names (navigation, switcher); Babel's version stands
     # for the date formats it knows
     pages_config = replace(config, deploy=DeploySettings(), signing=None)
-    base = digest(signature(pages_config, {}), files_fingerprint(layouts, config.layouts_dir),
+    base = digest(signature(pages_config, {}), layouts_fingerprint(config),
                   signature(plan.sections, story_ids), signature(plan.editions, story_ids),
                   babel.__version__, assets.names)
     targets = {p.item.source: [use.target for use in p.item.refs] for p in parsed
@@ -210,6 +209,11 @@ def page_fingerprints(config: Config, plan: SitePlan, parsed: list[Parsed], asse
     # all in this process: the other core makes mirror_files() meanwhile, and the fingerprints
     # of half the pages made there as well ran three processes on two cores, slower in all
     return story_digests([(page, refs.get(id(page), ())) for page in plan.pages], story_ids, base, kind=Story)
+
+
+def layouts_fingerprint(config: Config) -> str:
+    """Return a hash of every file under layouts/ (names and bytes)."""
+    return files_fingerprint([p for p in config.layouts_dir.rglob("*") if p.is_file()], config.layouts_dir)
 
 
 def search_inputs(config: Config, plan: SitePlan, parsed: list[Parsed]) -> tuple[str, list[tuple[str, str]]]:
@@ -736,8 +740,7 @@ def _verify_sharing(config: Config, mirrors, job: RenderJob, tasks: list[tuple[i
     and config, by this build or an earlier one (a rebuild after adding or publishing a story
     spent 0.45 s comparing them again). A few pages (`many` false: an edit) of a kind not yet
     compared are rendered for each mirror alone: that costs less than comparing."""
-    key = digest(signature(config, {}), [m.host for m in mirrors],
-                 files_fingerprint([p for p in config.layouts_dir.rglob("*") if p.is_file()], config.layouts_dir))
+    key = digest(signature(config, {}), [m.host for m in mirrors], layouts_fingerprint(config))
     state = cache.state(SHARING) if cache is not None else None
     known = state[1] if isinstance(state, tuple) and len(state) == 2 and state[0] == key else frozenset()
     kinds = {job.plan.pages[index].kind for index, targets in tasks if len(targets) > 1}
